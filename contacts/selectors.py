@@ -1,0 +1,32 @@
+"""Reads of contacts that other apps may use."""
+
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+
+from contacts.emails import email_lookup_key
+from contacts.models import Contact
+from kraiter.api.ids import require_id
+from kraiter.errors import NotFound
+from kraiter.models import Organisation
+
+
+def contact_get(*, organisation: Organisation, contact_id: str) -> Contact:
+    """The organisation's contact with this id; NotFound otherwise (also for another organisation's)."""
+    require_id(contact_id, "cnt")
+    contact = Contact.objects.filter(organisation=organisation, pk=contact_id).first()
+    if contact is None:
+        raise NotFound(f"No contact {contact_id}.")
+    return contact
+
+
+def contact_find_by_email(*, organisation: Organisation, email: str) -> Contact | None:
+    """Case-insensitive, through the unique index on LOWER(email)."""
+    return (
+        Contact.objects.alias(email_key=Lower("email"))
+        .filter(organisation=organisation, email_key=email_lookup_key(email))
+        .first()
+    )
+
+
+def contact_list(*, organisation: Organisation) -> QuerySet[Contact]:
+    return Contact.objects.filter(organisation=organisation)

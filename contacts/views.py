@@ -1,0 +1,54 @@
+"""/api/contacts (API.md 3). The /sends and /scheduled sub-lists live with the sends and
+scheduling apps, which own those objects."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contacts import selectors, services
+from contacts.filters import ContactFilter
+from contacts.serializers import ContactCreateSerializer, ContactSerializer, ContactUpdateSerializer
+from kraiter.api.pagination import id_key
+from kraiter.api.schema import errors
+from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
+
+
+class ContactViewSet(ApiViewSet):
+    @extend_schema(
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("search", str, description="Case-insensitive substring of the email."),
+            OpenApiParameter("suppressed", bool),
+            OpenApiParameter("unsubscribed", bool),
+        ],
+        responses={200: paginated(ContactSerializer)},
+    )
+    def list(self, request: Request) -> Response:
+        queryset, filters = self.filtered(ContactFilter, selectors.contact_list(organisation=self.organisation))
+        return self.page(queryset, ContactSerializer, keys=[id_key("cnt")], filters=filters)
+
+    @extend_schema(request=ContactCreateSerializer, responses={201: ContactSerializer, **errors(409)})
+    def create(self, request: Request) -> Response:
+        body = ContactCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        contact = services.contact_create(organisation=self.organisation, **body.validated_data)
+        return Response(ContactSerializer(contact).data, status=201)
+
+    @extend_schema(responses={200: ContactSerializer})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        contact = selectors.contact_get(organisation=self.organisation, contact_id=pk)
+        return Response(ContactSerializer(contact).data)
+
+    @extend_schema(request=ContactUpdateSerializer, responses={200: ContactSerializer})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        contact = selectors.contact_get(organisation=self.organisation, contact_id=pk)
+        body = ContactUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        contact = services.contact_update(contact=contact, **body.validated_data)
+        return Response(ContactSerializer(contact).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        contact = selectors.contact_get(organisation=self.organisation, contact_id=pk)
+        services.contact_delete(contact=contact)
+        return Response(status=204)

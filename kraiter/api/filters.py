@@ -1,0 +1,37 @@
+"""Query-string filters that refuse what they do not understand (instead of ignoring it)."""
+
+from typing import Any
+
+import django_filters
+from django.core.validators import RegexValidator
+
+from kraiter.api.ids import ULID_BODY
+
+
+class StrictBooleanFilter(django_filters.ChoiceFilter):
+    """`true` or `false`; anything else is a 400."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in ("", None):
+            return qs
+        return super().filter(qs, value == "true")
+
+
+class PrefixedIdFilter(django_filters.CharFilter):
+    """An id filter that checks the id's shape (a 400), not only whether it exists."""
+
+    def __init__(self, *args: Any, prefix: str, **kwargs: Any) -> None:
+        message = f"Must be an id of the form {prefix}_ followed by 26 characters."
+        kwargs.setdefault("validators", [RegexValidator(rf"^{prefix}_{ULID_BODY}\Z", message)])
+        super().__init__(*args, **kwargs)
+
+
+class SlugFilter(django_filters.CharFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        message = "Must be 1-64 characters of a-z, 0-9, '-' and '_'."
+        kwargs.setdefault("validators", [RegexValidator(r"^[a-z0-9_-]{1,64}\Z", message)])
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,134 @@
+"""Prefixed ULIDs: `snd_01HZX...`, the ids every API object carries.
+
+A ULID is 128 bits whose first 48 are the creation time in milliseconds, so ids sort by
+creation time and keyset pagination "newest first" is `ORDER BY id DESC`. The database keeps
+the 16 bytes as a UUID (PostgreSQL `uuid`, sorted bytewise, which is ULID order); Python code
+only ever sees the prefixed string.
+"""
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from ulid import ULID
+
+# Crockford base32, upper case, 26 characters; the first character carries only 3 bits.
+ULID_BODY = r"[0-7][0-9A-HJKMNP-TV-Z]{25}"
+ID_PREFIXES = {
+    "org": "organisation",
+    "key": "API key",
+    "cnt": "contact",
+    "snd": "send",
+    "sch": "scheduled send",
+    "evt": "event",
+    "enr": "enrolment",
+}
+
+
+def new_id(prefix: str, at: datetime | None = None) -> str:
+    """A fresh id; `at` sets its time part (used by imports that keep the original order)."""
+    value = ULID.from_datetime(at) if at is not None else ULID()
+    return f"{prefix}_{value}"
+
+
+def is_valid_id(value: object, prefix: str) -> bool:
+    return isinstance(value, str) and re.fullmatch(rf"{prefix}_{ULID_BODY}", value) is not None
+
+
+def require_id(value: str, prefix: str) -> str:
+    """`value` if it has the shape of a `prefix` id; a 400 that says what is expected otherwise."""
+    from kraiter.errors import InvalidInput
+
+    if not is_valid_id(value, prefix):
+        what = ID_PREFIXES.get(prefix, prefix)
+        raise InvalidInput(f"'{value}' is not a valid {what} id (expected {prefix}_ followed by 26 characters).")
+    return value
+
+
+def id_to_uuid(value: str, prefix: str) -> uuid.UUID:
+    if not is_valid_id(value, prefix):
+        raise ValueError(f"'{value}' is not a valid {ID_PREFIXES.get(prefix, prefix)} id ({prefix}_ + 26 characters).")
+    return ULID.from_str(value[len(prefix) + 1 :]).to_uuid()
+
+
+def uuid_to_id(value: uuid.UUID, prefix: str) -> str:
+    return f"{prefix}_{ULID.from_uuid(value)}"
+
+
+def id_timestamp(value: str) -> datetime:
+    """When the object with this id was created (the ULID's time part)."""
+    return ULID.from_str(value.split("_", 1)[1]).datetime
+
+
+class PrefixedIdField(models.UUIDField):
+    """A UUID column that Python code reads and writes as `<prefix>_<ULID>`."""
+
+    def __init__(self, *args: Any, prefix: str, **kwargs: Any) -> None:
+        self.prefix = prefix
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["prefix"] = self.prefix
+        return name, path, args, kwargs
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        try:
+            return id_to_uuid(str(value), self.prefix)
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid") from exc
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if not prepared:
+            value = self.get_prep_value(value)
+        return super().get_db_prep_value(value, connection, prepared=True)
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, uuid.UUID):
+            value = uuid.UUID(str(value))
+        return uuid_to_id(value, self.prefix)
+
+    def to_python(self, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, uuid.UUID):
+            return uuid_to_id(value, self.prefix)
+        if is_valid_id(value, self.prefix):
+            return value
+        raise ValidationError(f"'{value}' is not a valid {self.prefix} id.", code="invalid")
+
+    def formfield(self, **kwargs: Any) -> Any:
+        from django import forms
+
+        return forms.CharField(max_length=40, **kwargs)
+
+
+def prefixed_id_primary_key(prefix: str) -> PrefixedIdField:
+    """The primary key of an API object: generated in Python, so the id exists before the INSERT."""
+    return PrefixedIdField(prefix=prefix, primary_key=True, editable=False, default=_IdFactory(prefix))
+
+
+class _IdFactory:
+    """A picklable, migration-serialisable default that makes new ids of one prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __call__(self) -> str:
+        return new_id(self.prefix)
+
+    def deconstruct(self) -> tuple[str, tuple[str], dict[str, Any]]:
+        return ("kraiter.api.ids._IdFactory", (self.prefix,), {})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _IdFactory) and other.prefix == self.prefix
+
+    def __hash__(self) -> int:
+        return hash(self.prefix)

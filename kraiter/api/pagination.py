@@ -1,0 +1,145 @@
+"""Keyset cursor pagination, as API.md 2 describes it.
+
+A cursor is base64 of a small JSON object naming the last item returned, e.g.
+`{"id": "snd_01H9...", "f": "3fa2c1d0"}`; `f` fingerprints the filters the cursor was made
+with, so a cursor cannot be replayed against other filters. The next page is the rows strictly
+after that position in the list's order: `WHERE (keys) < (cursor) ORDER BY keys LIMIT n + 1`,
+which an index answers at the same cost at any depth. There is no OFFSET and no COUNT.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+
+from kraiter.api.fields import format_timestamp, parse_timestamp
+from kraiter.api.ids import is_valid_id
+from kraiter.errors import InvalidInput
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CursorKey:
+    """One column of a list's order: its name in the cursor, its model field, its direction."""
+
+    name: str
+    field: str
+    descending: bool
+    encode: Callable[[Any], Any]
+    decode: Callable[[Any], Any]
+
+
+def _decode_id(prefix: str) -> Callable[[Any], str]:
+    def decode(value: Any) -> str:
+        if not is_valid_id(value, prefix):
+            raise ValueError("bad id")
+        return str(value)
+
+    return decode
+
+
+def _decode_timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("bad timestamp")
+    return parse_timestamp(value)
+
+
+def id_key(prefix: str, *, descending: bool = True, field: str = "id") -> CursorKey:
+    return CursorKey("id", field, descending, str, _decode_id(prefix))
+
+
+def timestamp_key(name: str, field: str, *, descending: bool) -> CursorKey:
+    return CursorKey(name, field, descending, format_timestamp, _decode_timestamp)
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidInput(f"'limit' must be an integer from 1 to {MAX_LIMIT}.", details={"limit": ["1 to 100."]})
+    return int(raw)
+
+
+def _fingerprint(filters: Mapping[str, Any]) -> str:
+    canonical = json.dumps({k: v for k, v in sorted(filters.items()) if v not in (None, "")}, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def encode_cursor(position: Mapping[str, Any], filters: Mapping[str, Any]) -> str:
+    payload = {**position, "f": _fingerprint(filters)}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(raw: str, keys: Sequence[CursorKey], filters: Mapping[str, Any]) -> list[Any]:
+    """The cursor's position as one value per key, or a 400 that says what is wrong."""
+    invalid = InvalidInput("The 'cursor' is not valid; use the nextCursor of a previous page.")
+    text = raw.strip().replace(" ", "+")
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        payload = json.loads(base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise invalid from None
+    if not isinstance(payload, dict):
+        raise invalid
+    if payload.get("f") != _fingerprint(filters):
+        raise InvalidInput("The 'cursor' was made for different filters; repeat the filters it was made with.")
+    try:
+        return [key.decode(payload[key.name]) for key in keys]
+    except (KeyError, ValueError, TypeError):
+        raise invalid from None
+
+
+def _after(keys: Sequence[CursorKey], values: Sequence[Any]) -> Q:
+    """Rows strictly after `values` in the order given by `keys` (a lexicographic comparison)."""
+    condition = Q()
+    for index in reversed(range(len(keys))):
+        key, value = keys[index], values[index]
+        beyond = Q(**{f"{key.field}__{'lt' if key.descending else 'gt'}": value})
+        condition = beyond if index == len(keys) - 1 else beyond | (Q(**{key.field: value}) & condition)
+    return condition
+
+
+def order_by(keys: Sequence[CursorKey]) -> list[str]:
+    return [f"-{key.field}" if key.descending else key.field for key in keys]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def paginate(
+    queryset: QuerySet[M],
+    *,
+    keys: Sequence[CursorKey],
+    cursor: str | None,
+    limit: int,
+    filters: Mapping[str, Any],
+) -> Page[M]:
+    """One page of `queryset` in the order of `keys`, after `cursor`."""
+    if cursor:
+        queryset = queryset.filter(_after(keys, decode_cursor(cursor, keys, filters)))
+    rows = list(queryset.order_by(*order_by(keys))[: limit + 1])
+    if len(rows) <= limit:
+        return Page(rows, None)
+    last = rows[limit - 1]
+    position = {key.name: key.encode(_attribute(last, key.field)) for key in keys}
+    return Page(rows[:limit], encode_cursor(position, filters))
+
+
+def _attribute(obj: Any, path: str) -> Any:
+    for part in path.split("__"):
+        obj = getattr(obj, part)
+    return obj

@@ -1,0 +1,73 @@
+"""The base every API view uses: the caller's organisation, filters and keyset pages."""
+
+import functools
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django_filters import FilterSet
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kraiter.api.authentication import Principal
+from kraiter.api.errors import flatten_errors
+from kraiter.api.pagination import CursorKey, paginate, parse_limit
+from kraiter.errors import InvalidInput
+from kraiter.models import Organisation
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("cursor", str, description="nextCursor from the previous page."),
+    OpenApiParameter("limit", int, description="1 to 100 (default 20)."),
+]
+
+
+class ApiViewSet(viewsets.ViewSet):
+    # Any shape reaches the view, so a malformed id is a 400 that says so, not an anonymous 404.
+    lookup_value_regex = "[^/]+"
+
+    @property
+    def organisation(self) -> Organisation:
+        return cast(Principal, self.request.user).organisation
+
+    def filtered(self, filterset_class: type[FilterSet], queryset: QuerySet[Any]) -> tuple[QuerySet[Any], dict]:
+        """Applies a list's filters from the query string; invalid values are a 400."""
+        filterset = filterset_class(data=self.request.query_params, queryset=queryset, request=self.request)
+        if not filterset.is_valid():
+            details = flatten_errors(filterset.errors)
+            field, messages = next(iter(details.items()))
+            raise InvalidInput(f"Invalid '{field}' filter: {messages[0]}", details=details)
+        filters = {name: value for name, value in filterset.form.cleaned_data.items() if value not in (None, "")}
+        return filterset.qs, filters
+
+    def page(
+        self,
+        queryset: QuerySet[Any],
+        serializer_class: type[serializers.Serializer],
+        *,
+        keys: Sequence[CursorKey],
+        filters: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Response:
+        request: Request = self.request
+        result = paginate(
+            queryset,
+            keys=keys,
+            cursor=request.query_params.get("cursor"),
+            limit=parse_limit(request.query_params.get("limit")),
+            filters=filters or {},
+        )
+        data = serializer_class(result.items, many=True, context=context or {}).data
+        return Response({"data": data, "nextCursor": result.next_cursor})
+
+
+@functools.cache
+def paginated(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema of a list response `{data: [item], nextCursor}` (documentation only)."""
+    name = item.__name__.removesuffix("Serializer") + "PageSerializer"
+    fields = {
+        "data": item(many=True),
+        "nextCursor": serializers.CharField(allow_null=True, help_text="null on the last page"),
+    }
+    return cast(type[serializers.Serializer], type(name, (serializers.Serializer,), fields))

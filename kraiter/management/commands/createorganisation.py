@@ -1,0 +1,30 @@
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kraiter.errors import ServiceError
+from kraiter.services import organisation_create
+
+
+class Command(BaseCommand):
+    help = "Creates an organisation (a tenant). Prints its id."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="The organisation's name.")
+        parser.add_argument(
+            "--staff-user",
+            help="Username of a staff user who will act for this organisation in the admin and /api/keys.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = None
+        if options["staff_user"]:
+            user = get_user_model().objects.filter(username=options["staff_user"]).first()
+            if user is None:
+                raise CommandError(f"No user named {options['staff_user']}.")
+        try:
+            organisation = organisation_create(name=options["name"], staff_user=user)
+        except ServiceError as exc:
+            raise CommandError(exc.message) from None
+        self.stdout.write(organisation.id)

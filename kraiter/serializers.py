@@ -1,0 +1,28 @@
+from rest_framework import serializers
+
+from kraiter.api.fields import StrictCharField, TimestampField
+
+
+class TenantSerializer(serializers.Serializer):
+    tenantId = serializers.CharField(source="id")
+    name = serializers.CharField()
+    sendingStatus = serializers.CharField(source="sending_status")
+    createdAt = TimestampField(source="created_at")
+    updatedAt = TimestampField(source="updated_at")
+
+
+class ApiKeySerializer(serializers.Serializer):
+    keyId = serializers.CharField(source="id")
+    name = serializers.CharField()
+    keyPrefix = serializers.CharField(source="key_prefix")
+    createdAt = TimestampField(source="created_at")
+    lastUsedAt = TimestampField(source="last_used_at", allow_null=True)
+    revokedAt = TimestampField(source="revoked_at", allow_null=True)
+
+
+class CreatedApiKeySerializer(ApiKeySerializer):
+    rawKey = serializers.CharField(help_text="The key itself. Shown only in this response: store it now.")
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=100)

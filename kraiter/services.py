@@ -1,0 +1,89 @@
+"""Writes to organisations and API keys."""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from kraiter.errors import InvalidInput, NotFound
+from kraiter.models import ApiKey, Organisation, StaffMembership
+
+API_KEY_PATTERN = re.compile(r"kr_[A-Za-z0-9_-]{40}")
+# lastUsedAt is refreshed at most this often, so a busy key does not write on every request.
+LAST_USED_PRECISION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    api_key: ApiKey
+    raw_key: str
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def organisation_create(*, name: str, staff_user: User | None = None) -> Organisation:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("An organisation needs a name of 1 to 200 characters.")
+    with transaction.atomic():
+        organisation = Organisation.objects.create(name=name)
+        if staff_user is not None:
+            StaffMembership.objects.update_or_create(user=staff_user, defaults={"organisation": organisation})
+    return organisation
+
+
+def api_key_create(*, organisation: Organisation, name: str) -> CreatedApiKey:
+    """Makes a key and returns it raw, the only time it is ever visible."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("A key needs a name of 1 to 100 characters.", details={"name": ["1 to 100 characters."]})
+    raw_key = "kr_" + secrets.token_urlsafe(30)  # 30 random bytes: 40 URL-safe characters
+    with transaction.atomic():
+        # Lock the organisation so two concurrent creations cannot both pass the limit.
+        Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+        active = ApiKey.objects.filter(organisation=organisation, revoked_at__isnull=True).count()
+        if active >= settings.API_MAX_ACTIVE_KEYS:
+            raise InvalidInput(
+                f"An organisation may have at most {settings.API_MAX_ACTIVE_KEYS} active keys; revoke one first."
+            )
+        api_key = ApiKey.objects.create(
+            organisation=organisation, name=name, key_prefix=raw_key[:10], key_hash=hash_api_key(raw_key)
+        )
+    return CreatedApiKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_key_revoke(*, organisation: Organisation, key_id: str) -> ApiKey:
+    """Revokes a key of this organisation; revoking twice is harmless."""
+    api_key = ApiKey.objects.filter(organisation=organisation, pk=key_id).first()
+    if api_key is None:
+        raise NotFound(f"No API key {key_id}.")
+    if api_key.revoked_at is None:
+        ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        api_key.refresh_from_db()
+    return api_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key with this value, or None. Looked up by its hash, never by the raw value."""
+    if not API_KEY_PATTERN.fullmatch(raw_key):
+        return None
+    api_key = (
+        ApiKey.objects.select_related("organisation")
+        .filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key

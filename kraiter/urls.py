@@ -1,0 +1,41 @@
+"""Every URL of the service: the API (one router), the admin, and the public pages."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import SimpleRouter
+
+from contacts.views import ContactViewSet
+from kraiter.api.errors import api_not_found
+from kraiter.views import ApiKeyViewSet, TenantViewSet
+from templates_app.views import TemplateViewSet
+
+# Paths work with and without a trailing slash, as clients of the hosted API call them without.
+router = SimpleRouter()
+router.trailing_slash = "/?"
+router.register("keys", ApiKeyViewSet, basename="key")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("templates", TemplateViewSet, basename="template")
+
+_public = {
+    "authentication_classes": [],
+    "permission_classes": [AllowAny],
+    "content_negotiation_class": DefaultContentNegotiation,
+}
+schema_view = SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer], **_public)
+docs_view = SpectacularSwaggerView.as_view(url_name="api-schema", **_public)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", schema_view, name="api-schema"),
+    path("api/docs/", docs_view, name="api-docs"),
+    re_path(r"^api/tenant/?$", TenantViewSet.as_view({"get": "retrieve"}), name="tenant"),
+    path("api/", include(router.urls)),
+    re_path(r"^api/", api_not_found),
+]
+
+handler404 = "kraiter.api.errors.handler404"
+handler500 = "kraiter.api.errors.handler500"

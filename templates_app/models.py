@@ -1,0 +1,34 @@
+from django.db import models
+
+from kraiter.models import Organisation
+
+
+class Template(models.Model):
+    """An email template. Its id in the API is the client's own slug, unique per organisation."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="templates")
+    slug = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    # Liquid sources. `mjml` is set for MJML templates; `html` is the client's HTML or the HTML
+    # compiled from the MJML (compiled once at PUT time; Liquid survives MJML compilation).
+    subject = models.CharField(max_length=998)
+    mjml = models.TextField(null=True, blank=True)
+    html = models.TextField()
+    text = models.TextField(null=True, blank=True)
+    variables = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # Also the index behind every lookup of a template by its id (POST /api/send).
+            models.UniqueConstraint(fields=["organisation", "slug"], name="template_org_slug_uniq"),
+        ]
+        indexes = [
+            # GET /api/templates, newest first.
+            models.Index(fields=["organisation", "-created_at", "-slug"], name="template_org_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"

@@ -1,0 +1,201 @@
+"""The one place a template becomes an email: Liquid, MJML and (issue 5) tracking links.
+
+Every sender (POST /api/send, the sequence dispatcher, previews) calls `render_email`.
+Templates run in a sandboxed Liquid environment: no file system (no include/render), bounded
+loops, bounded output and local variables. A missing variable renders as an empty string.
+The HTML body escapes variable values; subject and text do not (they are not HTML).
+"""
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from liquid import BoundTemplate, Environment
+from liquid.exceptions import LiquidError
+
+from kraiter.errors import Unprocessable
+from kraiter.links import unsubscribe_url
+from templates_app.mjml import MjmlError, compile_mjml
+from templates_app.text import html_to_text
+
+MAX_SUBJECT_LENGTH = 998
+MAX_BODY_BYTES = 512 * 1024
+# Names the renderer provides; a send's variables cannot shadow them.
+RESERVED_NAMES = ("contact", "variables", "unsubscribeUrl")
+
+
+class _Sandbox(Environment):
+    loop_iteration_limit = 10_000
+    local_namespace_limit = 1_000_000
+    output_stream_limit = 4 * 1024 * 1024
+    context_depth_limit = 30
+
+
+_HTML_ENV = _Sandbox(autoescape=True)
+_PLAIN_ENV = _Sandbox()
+_FORBIDDEN_TAGS = ("include", "render")
+
+
+class TemplateSource(Protocol):
+    """What rendering needs of a template (the Template model has it)."""
+
+    subject: str
+    html: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    contact_id: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, contact: Any) -> "Recipient":
+        """The recipient for a contact (anything with id, email and properties)."""
+        return cls(email=contact.email, contact_id=contact.id, properties=contact.properties or {})
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+class TemplateError(Unprocessable):
+    """A template that cannot be used: where (part and line) and why. Raised while rendering,
+    it is a 422 (the template is valid but these variables hit a sandbox limit); at PUT time
+    the template service turns it into a 400."""
+
+    def __init__(self, part: str, line: int, reason: str) -> None:
+        super().__init__(f"The template's {part} could not be rendered (line {line}): {reason}")
+        self.part = part
+        self.line = line
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CheckedSource:
+    html: str  # the HTML body as stored: the client's, or compiled from MJML
+
+
+def check_template_source(*, subject: str, mjml: str | None, html: str | None, text: str | None) -> CheckedSource:
+    """Validates a template at PUT time; TemplateError says which part, which line and why."""
+    if "\n" in subject or "\r" in subject:
+        raise TemplateError("subject", 1, "the subject must be a single line")
+    body_part, body = ("mjml", mjml) if mjml is not None else ("html", html or "")
+    for part, source in ((body_part, body), ("text", text or "")):
+        if len(source.encode()) > MAX_BODY_BYTES:
+            raise TemplateError(part, 1, f"larger than {MAX_BODY_BYTES // 1024} KB")
+    if mjml is not None:
+        try:
+            body = compile_mjml(mjml)
+        except MjmlError as exc:
+            raise TemplateError("mjml", exc.line, exc.reason) from None
+    _check_liquid("subject", subject, _PLAIN_ENV)
+    if mjml is not None:
+        _check_liquid("mjml", mjml, _HTML_ENV)  # lines as the client wrote them
+    _check_liquid(body_part, body, _HTML_ENV)  # what will really be rendered
+    if text is not None:
+        _check_liquid("text", text, _PLAIN_ENV)
+    return CheckedSource(html=body)
+
+
+def render_email(
+    template: TemplateSource,
+    *,
+    recipient: Recipient,
+    variables: Mapping[str, Any] | None = None,
+    send_id: str | None = None,
+) -> RenderedEmail:
+    """Subject, HTML and text for one recipient. TemplateError when a sandbox limit is hit."""
+    context = build_context(recipient=recipient, variables=variables or {}, send_id=send_id)
+    subject = _render("subject", template.subject, _PLAIN_ENV, context)
+    html = _render("html", template.html, _HTML_ENV, context)
+    text = _render("text", template.text, _PLAIN_ENV, context) if template.text else html_to_text(html)
+    return RenderedEmail(subject=_one_line(subject), html=html, text=text)
+
+
+def build_context(*, recipient: Recipient, variables: Mapping[str, Any], send_id: str | None) -> dict[str, Any]:
+    """The Liquid context, the same everywhere (API.md 4): variables at top level, falling back to
+    contact properties of the same name; `variables.*`, `contact.*` and `unsubscribeUrl`."""
+    context: dict[str, Any] = {**recipient.properties, **variables}
+    context.update(
+        contact={"id": recipient.contact_id, "email": recipient.email, "properties": dict(recipient.properties)},
+        variables=dict(variables),
+        unsubscribeUrl=unsubscribe_url(send_id) if send_id else "",
+    )
+    return context
+
+
+def missing_variables(template: TemplateSource, context: Mapping[str, Any]) -> list[str]:
+    """Variables the template reads that the context does not provide (shown by previews)."""
+    missing: set[str] = set()
+    for source, env in ((template.subject, _PLAIN_ENV), (template.html, _HTML_ENV), (template.text, _PLAIN_ENV)):
+        if not source:
+            continue
+        for name, references in _parse(env, source).analyze(include_partials=False).globals.items():
+            for reference in references:
+                path = [s for s in reference.segments if isinstance(s, (str, int))]
+                if not _resolves(context, path):
+                    missing.add(str(reference) if path else name)
+    return sorted(missing)
+
+
+def _resolves(context: Mapping[str, Any], path: Iterable[str | int]) -> bool:
+    value: Any = context
+    for segment in path:
+        if isinstance(value, Mapping) and segment in value:
+            value = value[segment]
+        elif isinstance(value, list) and isinstance(segment, int) and -len(value) <= segment < len(value):
+            value = value[segment]
+        else:
+            return False
+    return True
+
+
+def _check_liquid(part: str, source: str, env: Environment) -> None:
+    try:
+        template = _parse(env, source)
+        analysis = template.analyze(include_partials=False)
+        for tag in _FORBIDDEN_TAGS:
+            if tag in analysis.tags:
+                line = analysis.tags[tag][0].line_col(source)[0]
+                raise TemplateError(part, line, f"the '{tag}' tag is not available (templates cannot load files)")
+        for name, spans in analysis.filters.items():
+            if name not in env.filters:
+                raise TemplateError(part, spans[0].line_col(source)[0], f"unknown filter '{name}'")
+        # A trial render with no variables finds loops that never end and other limits.
+        template.render()
+    except LiquidError as exc:
+        raise _liquid_error(part, source, exc) from None
+
+
+def _render(part: str, source: str | None, env: Environment, context: Mapping[str, Any]) -> str:
+    if not source:
+        return ""
+    try:
+        return _parse(env, source).render(**context)
+    except LiquidError as exc:
+        raise _liquid_error(part, source, exc) from None
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(env: Environment, source: str) -> BoundTemplate:
+    return env.from_string(source)
+
+
+def _liquid_error(part: str, source: str, exc: LiquidError) -> TemplateError:
+    token = getattr(exc, "token", None)
+    index = getattr(token, "start_index", 0) or 0
+    token_source = getattr(token, "source", source) or source
+    line = token_source.count("\n", 0, index) + 1
+    return TemplateError(part, line, getattr(exc, "message", None) or str(exc).splitlines()[0])
+
+
+def _one_line(subject: str) -> str:
+    """Variables cannot smuggle a line break (a header) into the subject."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", subject).strip()[:MAX_SUBJECT_LENGTH]

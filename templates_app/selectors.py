@@ -1,0 +1,24 @@
+from django.db.models import QuerySet
+
+from kraiter.api.fields import SLUG_PATTERN
+from kraiter.errors import InvalidInput, NotFound
+from kraiter.models import Organisation
+from templates_app.models import Template
+
+
+def require_template_id(template_id: str) -> str:
+    if not SLUG_PATTERN.fullmatch(template_id):
+        raise InvalidInput(f"'{template_id[:80]}' is not a valid template id (1-64 characters of a-z 0-9 - _).")
+    return template_id
+
+
+def template_get(*, organisation: Organisation, template_id: str) -> Template:
+    require_template_id(template_id)
+    template = Template.objects.filter(organisation=organisation, slug=template_id).first()
+    if template is None:
+        raise NotFound(f"No template '{template_id}'.")
+    return template
+
+
+def template_list(*, organisation: Organisation) -> QuerySet[Template]:
+    return Template.objects.filter(organisation=organisation)

@@ -1,0 +1,50 @@
+from rest_framework import serializers
+
+from contacts.serializers import EmailAddressField
+from kraiter.api.fields import JsonObjectField, PrefixedIdField, SlugField, StrictCharField, TimestampField
+
+
+class TemplateSerializer(serializers.Serializer):
+    id = serializers.CharField(source="slug")
+    name = serializers.CharField()
+    subject = serializers.CharField()
+    mjml = serializers.CharField(allow_null=True)
+    html = serializers.CharField(help_text="The HTML body: as given, or compiled from the MJML.")
+    text = serializers.CharField(allow_null=True)
+    variables = serializers.ListField(child=serializers.CharField())
+    version = serializers.IntegerField()
+    createdAt = TimestampField(source="created_at")
+    updatedAt = TimestampField(source="updated_at")
+
+
+class TemplatePutSerializer(serializers.Serializer):
+    id = SlugField(required=False, help_text="Must equal the id in the path.")
+    name = StrictCharField(max_length=200)
+    subject = StrictCharField(max_length=998)
+    mjml = StrictCharField(required=False, trim_whitespace=False)
+    html = StrictCharField(required=False, trim_whitespace=False)
+    text = StrictCharField(required=False, allow_null=True, trim_whitespace=False)
+    variables = serializers.ListField(child=StrictCharField(max_length=200), required=False, max_length=200)
+
+    def validate(self, data: dict) -> dict:
+        if ("mjml" in data) == ("html" in data):
+            raise serializers.ValidationError({"mjml": ["Give exactly one of 'mjml' or 'html'."]})
+        return data
+
+
+class TemplatePreviewSerializer(serializers.Serializer):
+    variables = JsonObjectField(required=False)
+    contactId = PrefixedIdField(prefix="cnt", required=False)
+    email = EmailAddressField(required=False)
+
+    def validate(self, data: dict) -> dict:
+        if "contactId" in data and "email" in data:
+            raise serializers.ValidationError({"contactId": ["Give contactId or email, not both."]})
+        return data
+
+
+class TemplatePreviewResultSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    html = serializers.CharField()
+    text = serializers.CharField()
+    missingVariables = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,106 @@
+"""Fixtures shared by every test: two organisations with API clients, and the real services.
+
+In CI (`.ci/run`) DATABASE_URL and REDIS_URL point at PostgreSQL and Redis and nothing may be
+skipped (KRAITER_FAIL_ON_SKIP=1 turns any skip into a failure). On a laptop without them the
+PostgreSQL- and Redis-only tests are skipped, with the reason.
+"""
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from kraiter.celery import app as celery_app
+from kraiter.models import Organisation
+from kraiter.services import api_key_create
+from tests.factories import OrganisationFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tasks run inline unless a test starts a real worker; the broker is never needed for that.
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = settings.IS_POSTGRES
+    has_redis = bool(settings.REDIS_URL)
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+        if "redis" in item.keywords and not has_redis:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("KRAITER_FAIL_ON_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        if reporter:
+            reporter.write_line(f"KRAITER_FAIL_ON_SKIP: {skipped} test(s) were skipped; CI allows none.", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+class ApiClient(APIClient):
+    """An API client bound to one organisation's key; JSON in and out."""
+
+    organisation: Organisation
+    raw_key: str
+
+
+def _client_for(organisation: Organisation) -> ApiClient:
+    client = ApiClient()
+    client.organisation = organisation
+    client.raw_key = api_key_create(organisation=organisation, name="tests").raw_key
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {client.raw_key}")
+    client.default_format = "json"
+    return client
+
+
+@pytest.fixture
+def organisation(db: None) -> Organisation:
+    return OrganisationFactory(name="Acme")
+
+
+@pytest.fixture
+def other_organisation(db: None) -> Organisation:
+    return OrganisationFactory(name="Globex")
+
+
+@pytest.fixture
+def api(organisation: Organisation) -> ApiClient:
+    return _client_for(organisation)
+
+
+@pytest.fixture
+def other_api(other_organisation: Organisation) -> ApiClient:
+    return _client_for(other_organisation)
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[Any]:
+    """The real Redis of REDIS_URL (tests name their keys so they cannot collide)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def query_count() -> Any:
+    """`with query_count() as queries: ...; len(queries)` counts the SQL statements run."""
+    from django.test.utils import CaptureQueriesContext
+
+    return lambda: CaptureQueriesContext(connection)

@@ -1,0 +1,167 @@
+"""/api/contacts (API.md 3)."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from contacts.models import Contact
+from tests.factories import ContactFactory
+from tests.openapi import assert_matches_schema
+
+
+def create(api, email: str, **extra):
+    return api.post("/api/contacts", {"email": email, **extra})
+
+
+def test_create_returns_the_contact(api):
+    response = create(api, "  Alice@Example.COM ", properties={"plan": "pro", "seats": 3})
+    assert response.status_code == 201
+    assert_matches_schema(response, "POST", "/api/contacts")
+    body = response.json()
+    assert body["id"].startswith("cnt_") and len(body["id"]) == 30
+    assert body["email"] == "Alice@example.com"  # trimmed, domain lower-cased, local part kept
+    assert body["properties"] == {"plan": "pro", "seats": 3}
+    assert (body["suppressed"], body["unsubscribed"], body["suppressionReason"]) == (False, False, None)
+
+
+def test_email_is_unique_per_organisation_ignoring_case(api, other_api):
+    assert create(api, "bob@example.com").status_code == 201
+    duplicate = create(api, "BOB@EXAMPLE.COM")
+    assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "CONFLICT"
+    assert create(other_api, "bob@example.com").status_code == 201  # another tenant may have Bob too
+
+
+def test_the_database_enforces_uniqueness_not_only_the_code(organisation):
+    ContactFactory(organisation=organisation, email="carol@example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.create(organisation=organisation, email="CAROL@example.com")
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a@b.com\r\nBcc: evil@x.com",
+        "a@b.com\nX-Header: 1",
+        "a@b.com, c@d.com",
+        "a@b.com;c@d.com",
+        "Bob <bob@b.com>",
+        '"quoted"@b.com',
+        "no-at-sign",
+        "two@@b.com",
+        "jörg@example.de",
+        "",
+        "a" * 250 + "@b.com",
+    ],
+)
+def test_invalid_emails_are_400(api, email):
+    response = create(api, email)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR" and "email" in error["details"]
+    assert Contact.objects.count() == 0
+
+
+def test_unicode_domains_and_properties_are_kept(api):
+    response = create(api, "ana@Bücher.de", properties={"name": "Zoë 🎉", "城市": "東京"})
+    assert response.status_code == 201
+    body = api.get(f"/api/contacts/{response.json()['id']}").json()
+    assert body["email"] == "ana@bücher.de"
+    assert body["properties"] == {"name": "Zoë 🎉", "城市": "東京"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": 42},
+        {"email": ["a@b.com"]},
+        {"email": "a@b.com", "properties": "plan=pro"},
+        {"email": "a@b.com", "properties": [1]},
+        {"email": "a@b.com", "properties": {"blob": "x" * 70_000}},
+    ],
+)
+def test_wrong_types_are_400(api, body):
+    response = api.post("/api/contacts", body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_get_and_other_organisations_ids(api, other_api):
+    contact_id = create(api, "dave@example.com").json()["id"]
+    response = api.get(f"/api/contacts/{contact_id}")
+    assert response.status_code == 200 and response.json()["email"] == "dave@example.com"
+    assert_matches_schema(response, "GET", f"/api/contacts/{contact_id}")
+    for method in ("get", "patch", "delete"):
+        hidden = getattr(other_api, method)(f"/api/contacts/{contact_id}")
+        assert hidden.status_code == 404, method
+        assert hidden.json()["error"]["code"] == "NOT_FOUND"
+    assert_matches_schema(other_api.get(f"/api/contacts/{contact_id}"), "GET", f"/api/contacts/{contact_id}")
+    assert api.get("/api/contacts/cnt_01ARZ3NDEKTSV4RRFFQ69G5FAV").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["123", "snd_01ARZ3NDEKTSV4RRFFQ69G5FAV", "cnt_01ARZ3NDEKTSV4RRFFQ69G5FA", "cnt_%27--"]
+)
+def test_ids_of_the_wrong_shape_are_400(api, bad_id):
+    response = api.get(f"/api/contacts/{bad_id}")
+    assert response.status_code == 400
+    assert "contact id" in response.json()["error"]["message"]
+
+
+def test_list_filters(api, other_api):
+    ids = {email: create(api, email).json()["id"] for email in ("ann@shop.com", "ben@shop.com", "cat@else.org")}
+    create(other_api, "ann@shop.com")
+    api.patch(f"/api/contacts/{ids['ben@shop.com']}", {"suppressed": True})
+    api.patch(f"/api/contacts/{ids['cat@else.org']}", {"unsubscribed": True})
+
+    def emails(query: str) -> list[str]:
+        response = api.get(f"/api/contacts?{query}")
+        assert response.status_code == 200
+        assert_matches_schema(response, "GET", "/api/contacts")
+        return [c["email"] for c in response.json()["data"]]
+
+    assert emails("") == ["cat@else.org", "ben@shop.com", "ann@shop.com"]
+    assert emails("search=SHOP") == ["ben@shop.com", "ann@shop.com"]
+    assert emails("suppressed=true") == ["ben@shop.com"]
+    assert emails("suppressed=false") == ["cat@else.org", "ann@shop.com"]
+    assert emails("unsubscribed=true") == ["cat@else.org"]
+    assert emails("search=shop&suppressed=false") == ["ann@shop.com"]
+    assert emails("search=nobody") == []
+    for bad in ("suppressed=maybe", "unsubscribed=1"):
+        assert api.get(f"/api/contacts?{bad}").status_code == 400
+
+
+def test_patch_merges_properties_and_null_removes_a_key(api):
+    contact_id = create(api, "eve@example.com", properties={"plan": "free", "city": "Oslo"}).json()["id"]
+    response = api.patch(f"/api/contacts/{contact_id}", {"properties": {"plan": "pro", "city": None, "seats": 5}})
+    assert response.status_code == 200
+    assert_matches_schema(response, "PATCH", f"/api/contacts/{contact_id}")
+    assert response.json()["properties"] == {"plan": "pro", "seats": 5}
+
+
+def test_patch_unsubscribe_resubscribe_suppress_unsuppress(api):
+    contact_id = create(api, "fay@example.com").json()["id"]
+    body = api.patch(f"/api/contacts/{contact_id}", {"unsubscribed": True}).json()
+    assert body["unsubscribed"] is True
+    body = api.patch(f"/api/contacts/{contact_id}", {"unsubscribed": False}).json()
+    assert body["unsubscribed"] is False
+    body = api.patch(f"/api/contacts/{contact_id}", {"suppressed": True}).json()
+    assert (body["suppressed"], body["suppressionReason"]) == (True, "manual")
+    body = api.patch(f"/api/contacts/{contact_id}", {"suppressed": False}).json()
+    assert (body["suppressed"], body["suppressionReason"]) == (False, None)
+
+
+@pytest.mark.parametrize(
+    "body", [{"unsubscribed": "yes"}, {"suppressed": 1}, {"properties": "x"}, {"properties": {"k": "v" * 70_000}}]
+)
+def test_patch_validates_types(api, body):
+    contact_id = create(api, "gus@example.com").json()["id"]
+    response = api.patch(f"/api/contacts/{contact_id}", body)
+    assert response.status_code == 400
+    assert api.get(f"/api/contacts/{contact_id}").json()["unsubscribed"] is False
+
+
+def test_delete(api):
+    contact_id = create(api, "hal@example.com").json()["id"]
+    response = api.delete(f"/api/contacts/{contact_id}")
+    assert response.status_code == 204 and not response.content
+    assert api.get(f"/api/contacts/{contact_id}").status_code == 404
+    assert create(api, "hal@example.com").status_code == 201
