@@ -14,7 +14,8 @@ class Contact(models.Model):
         MANUAL = "manual"
 
     id = prefixed_id_primary_key("cnt")
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contacts")
+    # Not indexed alone: the indexes below start with the organisation.
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contacts", db_index=False)
     # As given, trimmed, domain lower-cased; unique per organisation ignoring case (see constraints).
     email = models.CharField(max_length=254)
     properties = models.JSONField(default=dict, blank=True)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -152,6 +153,7 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # A task not acknowledged within this time is handed to another worker. Deliveries are
     # short; the sweeper (sends.tasks) covers anything the broker loses.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 4)
@@ -159,6 +161,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat runs the scheduled-send dispatcher, in seconds.
 DISPATCH_INTERVAL_SECONDS = env_float("DISPATCH_INTERVAL_SECONDS", 2.0)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-queued-sends": {"task": "sends.tasks.sweep_queued_sends", "schedule": 30.0},
+    "purge-idempotency-keys": {"task": "sends.tasks.purge_idempotency_keys", "schedule": 3600.0},
+}
 
 # --- mail -----------------------------------------------------------------------------------------
 # Production: EMAIL_BACKEND=django_ses.SESBackend. The default writes one .eml per send to var/outbox/.
@@ -172,8 +178,10 @@ AWS_SES_REGION_ENDPOINT = env_str("AWS_SES_REGION_ENDPOINT", f"email.{AWS_SES_RE
 if env_str("AWS_SES_REGION_ENDPOINT_URL"):
     AWS_SES_REGION_ENDPOINT_URL = env_str("AWS_SES_REGION_ENDPOINT_URL")
 AWS_SES_CONFIGURATION_SET = env_str("AWS_SES_CONFIGURATION_SET") or None
-# django-ses's own per-process throttle is replaced by the shared Redis limiter in sends.ratelimit.
+# django-ses's own per-process throttle is replaced by the shared Redis limiter in sends.ratelimit,
+# and botocore's silent retries by the delivery pipeline's (recorded, backed off, worker released).
 AWS_SES_AUTO_THROTTLE = None
+AWS_SES_CONFIG = BotoConfig(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
 # The SES account's maximum send rate (messages per second), shared by every worker.
 SES_MAX_SEND_RATE = env_float("SES_MAX_SEND_RATE", 14.0)
 # SNS topics whose notifications the webhook accepts.

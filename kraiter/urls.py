@@ -11,6 +11,7 @@ from rest_framework.routers import SimpleRouter
 from contacts.views import ContactViewSet
 from kraiter.api.errors import api_not_found
 from kraiter.views import ApiKeyViewSet, TenantViewSet
+from sends.views import ContactSendViewSet, SendLogViewSet, SendViewSet
 from templates_app.views import TemplateViewSet
 
 # Paths work with and without a trailing slash, as clients of the hosted API call them without.
@@ -19,6 +20,7 @@ router.trailing_slash = "/?"
 router.register("keys", ApiKeyViewSet, basename="key")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("templates", TemplateViewSet, basename="template")
+router.register("sends", SendLogViewSet, basename="send")
 
 _public = {
     "authentication_classes": [],
@@ -33,6 +35,12 @@ urlpatterns = [
     path("api/schema/", schema_view, name="api-schema"),
     path("api/docs/", docs_view, name="api-docs"),
     re_path(r"^api/tenant/?$", TenantViewSet.as_view({"get": "retrieve"}), name="tenant"),
+    re_path(r"^api/send/?$", SendViewSet.as_view({"post": "create"}), name="send"),
+    re_path(
+        r"^api/contacts/(?P<contact_id>[^/]+)/sends/?$",
+        ContactSendViewSet.as_view({"get": "list"}),
+        name="contact-sends",
+    ),
     path("api/", include(router.urls)),
     re_path(r"^api/", api_not_found),
 ]

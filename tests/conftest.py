@@ -7,6 +7,7 @@ PostgreSQL- and Redis-only tests are skipped, with the reason.
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -63,6 +64,17 @@ def _client_for(organisation: Organisation) -> ApiClient:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _fast_ses_rate(settings: Any) -> Iterator[None]:
+    """Delivery tests are not about the rate limit (tests/sends/test_ratelimit.py is): lift it."""
+    import sends.ratelimit
+
+    settings.SES_MAX_SEND_RATE = 100_000
+    sends.ratelimit._limiter = None
+    yield
+    sends.ratelimit._limiter = None
+
+
 @pytest.fixture
 def organisation(db: None) -> Organisation:
     return OrganisationFactory(name="Acme")
@@ -96,6 +108,25 @@ def redis_client() -> Iterator[Any]:
     client = redis.Redis.from_url(settings.REDIS_URL)
     yield client
     client.close()
+
+
+class Clock:
+    """Moves `django.utils.timezone.now` forward for the code under test."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from django.utils import timezone
+
+        self.offset = timedelta(0)
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + self.offset)
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import factory
 
 from contacts.models import Contact
 from kraiter.models import Organisation
+from sends.models import Send
 from templates_app.models import Template
 from templates_app.rendering import check_template_source
 
@@ -44,3 +45,17 @@ class TemplateFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class: type[Template], *args: Any, **kwargs: Any) -> Template:
         check_template_source(subject=kwargs["subject"], mjml=None, html=kwargs["html"], text=kwargs.get("text"))
         return super()._create(model_class, *args, **kwargs)
+
+
+class SendFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Send
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    contact = factory.SubFactory(ContactFactory, organisation=factory.SelfAttribute("..organisation"))
+    email = factory.LazyAttribute(lambda send: send.contact.email)
+    template_slug = "welcome"
+    template_name = "Welcome"
+    subject = "Welcome!"
+    status = "queued"
+    source = "transactional"

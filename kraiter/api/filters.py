@@ -8,12 +8,20 @@ from django.core.validators import RegexValidator
 from kraiter.api.ids import ULID_BODY
 
 
-class StrictBooleanFilter(django_filters.ChoiceFilter):
+class EnumFilter(django_filters.ChoiceFilter):
+    """One of a fixed set of lowercase values; anything else is a 400 that lists them."""
+
+    def __init__(self, *args: Any, choices: list[str], **kwargs: Any) -> None:
+        kwargs["choices"] = [(value, value) for value in choices]
+        kwargs.setdefault("error_messages", {"invalid_choice": f"Must be one of: {', '.join(choices)}."})
+        super().__init__(*args, **kwargs)
+
+
+class StrictBooleanFilter(EnumFilter):
     """`true` or `false`; anything else is a 400."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, choices=["true", "false"], **kwargs)
 
     def filter(self, qs: Any, value: Any) -> Any:
         if value in ("", None):

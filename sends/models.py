@@ -1,0 +1,138 @@
+"""The send log: one row per email (narrow, heavily indexed), its rendered content beside it."""
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from contacts.models import Contact
+from kraiter.api.ids import PrefixedIdField, prefixed_id_primary_key
+from kraiter.models import Organisation
+
+
+class Send(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"  # accepted, waiting for a worker
+        SENT = "sent"  # handed to SES
+        DELIVERED = "delivered"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+        REJECTED = "rejected"  # refused before SES (suppressed contact, SES rejection, gave up)
+
+    class Source(models.TextChoices):
+        TRANSACTIONAL = "transactional"
+        SEQUENCE = "sequence"
+
+    id = prefixed_id_primary_key("snd")
+    # Not indexed alone: every index below starts with the organisation.
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database constraint: a deleted contact's sends stay in the log with their contactId.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="sends", null=True
+    )
+    email = models.CharField(max_length=254)
+    # The template's slug and name at send time; templates may be deleted, the log keeps them.
+    template_slug = models.CharField(max_length=64)
+    template_name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=998)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.TRANSACTIONAL)
+    source_id = models.CharField(max_length=64, null=True, blank=True)  # the sequence's id
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The sequence enrolment this send belongs to (scheduling owns enrolments; no FK upwards).
+    enrolment_id = PrefixedIdField(prefix="enr", null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+    ses_message_id = models.CharField(max_length=128, null=True, blank=True)
+    rejection_reason = models.TextField(null=True, blank=True)
+    # Delivery bookkeeping: a worker claims the send (attempts + 1, lease) before handing it to SES;
+    # a stale worker's result is ignored because its attempt number is no longer the current one.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # GET /api/sends, newest first (and every filter below, same order).
+            models.Index(fields=["organisation", "-id"], name="send_org_id_idx"),
+            # ?status=
+            models.Index(fields=["organisation", "status", "-id"], name="send_org_status_idx"),
+            # ?contactId= and GET /api/contacts/:id/sends
+            models.Index(fields=["organisation", "contact", "-id"], name="send_org_contact_idx"),
+            # ?templateId=
+            models.Index(fields=["organisation", "template_slug", "-id"], name="send_org_template_idx"),
+            # ?source=
+            models.Index(fields=["organisation", "source", "-id"], name="send_org_source_idx"),
+            # ?sourceId= (only sequence sends have one)
+            models.Index(
+                fields=["organisation", "source_id", "-id"],
+                name="send_org_source_id_idx",
+                condition=models.Q(source_id__isnull=False),
+            ),
+            # ?email= (case-insensitive), and the admin's search by address across organisations.
+            # An address has few sends, so the organisation is checked on the rows it finds.
+            models.Index(Lower("email"), models.F("id").desc(), name="send_email_idx"),
+            # SES events find their send by message id (webhook, import_ses_events).
+            models.Index(
+                fields=["ses_message_id"],
+                name="send_ses_message_idx",
+                condition=models.Q(ses_message_id__isnull=False),
+            ),
+            # The delivery sweeper: queued sends whose lease expired or that nobody picked up.
+            # Partial: only the few queued rows are in it.
+            models.Index(
+                fields=["lease_expires_at", "created_at"],
+                name="send_queued_idx",
+                condition=models.Q(status="queued"),
+            ),
+        ]
+        constraints = [
+            # Exactly one send per enrolment step, whatever the dispatcher does.
+            models.UniqueConstraint(
+                fields=["enrolment_id", "step"],
+                name="send_enrolment_step_uniq",
+                condition=models.Q(enrolment_id__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} → {self.email}"
+
+
+class SendContent(models.Model):
+    """The rendered email, kept apart so the send log stays narrow. Purged after a retention."""
+
+    send = models.OneToOneField(Send, on_delete=models.CASCADE, primary_key=True, related_name="content")
+    html = models.TextField()
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return f"content of {self.send_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST /api/send with an Idempotency-Key, replayed for 24 hours."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Concurrent requests with one key serialise on this index: one wins, the rest replay.
+            models.UniqueConstraint(fields=["organisation", "key"], name="idempotency_org_key_uniq"),
+        ]
+        indexes = [
+            # The hourly purge of expired keys.
+            models.Index(fields=["created_at"], name="idempotency_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.response_status})"

@@ -1,0 +1,18 @@
+from django.db.models import QuerySet
+
+from kraiter.api.ids import require_id
+from kraiter.errors import NotFound
+from kraiter.models import Organisation
+from sends.models import Send
+
+
+def send_list(*, organisation: Organisation) -> QuerySet[Send]:
+    return Send.objects.filter(organisation=organisation)
+
+
+def send_get(*, organisation: Organisation, send_id: str) -> Send:
+    require_id(send_id, "snd")
+    send = Send.objects.filter(organisation=organisation, pk=send_id).first()
+    if send is None:
+        raise NotFound(f"No send {send_id}.")
+    return send

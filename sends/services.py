@@ -1,0 +1,114 @@
+"""The only writers of sends: creating them (transactional and from sequences) and enqueueing delivery.
+
+Delivery's own writes live in sends.delivery; engagement events in sends.engagement.
+"""
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from contacts.models import Contact
+from contacts.services import contact_get_or_create
+from kraiter.api.ids import new_id
+from kraiter.errors import Unprocessable
+from kraiter.models import Organisation
+from sends.models import Send, SendContent
+from templates_app.models import Template
+from templates_app.rendering import Recipient, render_email
+from templates_app.selectors import template_get
+
+logger = logging.getLogger("kraiter.sends")
+
+
+@dataclass(frozen=True)
+class NewSend:
+    """A rendered send, not yet saved (the dispatcher saves many at once)."""
+
+    send: Send
+    content: SendContent
+
+
+def send_build(
+    *,
+    organisation: Organisation,
+    contact: Contact,
+    template: Template,
+    variables: Mapping[str, Any],
+    source: str = Send.Source.TRANSACTIONAL,
+    source_id: str | None = None,
+    step: int | None = None,
+    enrolment_id: str | None = None,
+) -> NewSend:
+    """Renders the template for the contact (with this send's own unsubscribe link). Raises
+    TemplateError (a 422) when rendering hits a sandbox limit."""
+    send_id = new_id("snd")
+    rendered = render_email(template, recipient=Recipient.of(contact), variables=variables, send_id=send_id)
+    send = Send(
+        id=send_id,
+        organisation=organisation,
+        contact=contact,
+        email=contact.email,
+        template_slug=template.slug,
+        template_name=template.name,
+        subject=rendered.subject,
+        source=source,
+        source_id=source_id,
+        step=step,
+        enrolment_id=enrolment_id,
+        created_at=timezone.now(),
+    )
+    return NewSend(send, SendContent(send=send, html=rendered.html, text=rendered.text))
+
+
+def send_transactional(
+    *,
+    organisation: Organisation,
+    to: str,
+    template_id: str,
+    variables: Mapping[str, Any],
+    ignore_unsubscribe: bool = False,
+) -> Send:
+    """POST /api/send. Returns the queued send, or a `rejected` one (recorded so the log shows why)
+    when the contact is suppressed or unsubscribed and `ignore_unsubscribe` is not set."""
+    template = template_get(organisation=organisation, template_id=template_id)
+    if organisation.sending_status != organisation.SendingStatus.ACTIVE:
+        raise Unprocessable("Sending is paused for this organisation; contact support.")
+    with transaction.atomic():
+        contact, _ = contact_get_or_create(organisation=organisation, email=to)
+        new = send_build(organisation=organisation, contact=contact, template=template, variables=variables)
+        if not contact.can_receive and not ignore_unsubscribe:
+            new.send.status = Send.Status.REJECTED
+            new.send.rejection_reason = _opt_out_reason(contact)
+            new.send.save(force_insert=True)
+            return new.send
+        new.send.save(force_insert=True)
+        new.content.save(force_insert=True)
+        send_enqueue_delivery([new.send.id])
+    return new.send
+
+
+def send_enqueue_delivery(send_ids: Iterable[str]) -> None:
+    """Enqueues delivery once the current transaction commits. A broker that is down loses
+    nothing: the sweeper finds the queued sends and enqueues them again."""
+    ids = list(send_ids)
+
+    def enqueue() -> None:
+        from sends.tasks import deliver
+
+        try:
+            for send_id in ids:
+                deliver.delay(send_id)
+        except Exception:
+            logger.exception("Could not enqueue delivery of %s send(s); the sweeper will retry", len(ids))
+
+    transaction.on_commit(enqueue)
+
+
+def _opt_out_reason(contact: Contact) -> str:
+    if contact.suppressed:
+        return f"Contact is suppressed ({contact.suppression_reason or 'manual'})."
+    return "Contact has unsubscribed."

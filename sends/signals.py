@@ -1,0 +1,12 @@
+"""What sends tells the apps that depend on it (metrics connects in its AppConfig.ready).
+
+Sent explicitly by the sends services in the transaction that recorded the event, so a
+receiver's writes (the metrics rollups) commit or roll back with it: a counted event is a
+recorded event, exactly once.
+"""
+
+from django.dispatch import Signal
+
+# A send's timestamp for `event` was set for the first time. kwargs: send, event, at.
+# event is one of: sent, delivered, opened, clicked, bounced, complained.
+send_event_recorded = Signal()

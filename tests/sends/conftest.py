@@ -1,0 +1,72 @@
+"""SES in the tests is moto's: django-ses talks to it through boto3 as it would to AWS."""
+
+import email
+import email.policy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.exceptions import MessageRejectedError, SesError
+from moto.ses.models import SESBackend, ses_backends
+
+SENDER = "no-reply@example.com"
+
+
+class ThrottlingError(SesError):
+    code = "Throttling"
+
+
+@dataclass
+class FakeSes:
+    """Moto's SES, with switches for the failures real SES produces."""
+
+    backend: Any
+    calls: int = 0
+    fail_next: list[Exception] = field(default_factory=list)
+    reject_addresses: set[str] = field(default_factory=set)
+
+    def messages(self) -> list[Message]:
+        return [email.message_from_string(m.raw_data, policy=email.policy.default) for m in self.backend.sent_messages]
+
+    def throttle_next(self, times: int = 1) -> None:
+        self.fail_next += [ThrottlingError("Maximum sending rate exceeded.") for _ in range(times)]
+
+
+@pytest.fixture
+def ses(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSes]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings.EMAIL_BACKEND = "django_ses.SESBackend"
+    settings.AWS_ACCESS_KEY_ID = "testing"
+    settings.AWS_SECRET_ACCESS_KEY = "testing"
+    settings.AWS_SES_REGION_NAME = "us-east-1"
+    settings.DEFAULT_FROM_EMAIL = f"Acme <{SENDER}>"
+    with mock_aws():
+        boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=SENDER)
+        backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        fake = FakeSes(backend=backend)
+        original = SESBackend.send_raw_email
+
+        def send_raw_email(self: Any, source: str, destinations: list[str], raw_data: str) -> Any:
+            fake.calls += 1
+            if fake.fail_next:
+                raise fake.fail_next.pop(0)
+            recipients = {d.lower() for d in destinations} | {
+                addr.lower()
+                for _, addr in email.utils.getaddresses(email.message_from_string(raw_data).get_all("To", []))
+            }
+            if recipients & fake.reject_addresses:
+                raise MessageRejectedError("Email address is on the account-level suppression list.")
+            return original(self, source, destinations, raw_data)
+
+        monkeypatch.setattr(SESBackend, "send_raw_email", send_raw_email)
+        yield fake

@@ -1,0 +1,164 @@
+"""GET /api/sends, /api/sends/:id and /api/contacts/:id/sends (seed 000, API.md 6)."""
+
+import pytest
+from django.db import connection
+
+from tests.factories import ContactFactory, SendFactory
+from tests.openapi import assert_matches_schema
+
+
+@pytest.fixture
+def log(organisation):
+    """A small log: two contacts, two templates, every status, both sources."""
+    ann = ContactFactory(organisation=organisation, email="ann@example.com")
+    ben = ContactFactory(organisation=organisation, email="Ben@Example.com")
+    rows = [
+        SendFactory(organisation=organisation, contact=ann, template_slug="welcome", status="delivered"),
+        SendFactory(organisation=organisation, contact=ann, template_slug="tips", status="bounced"),
+        SendFactory(organisation=organisation, contact=ben, template_slug="welcome", status="sent"),
+        SendFactory(
+            organisation=organisation,
+            contact=ben,
+            template_slug="tips",
+            source="sequence",
+            source_id="onboarding",
+            step=2,
+        ),
+        SendFactory(organisation=organisation, contact=ann, template_slug="welcome", status="rejected"),
+    ]
+    return {"ann": ann, "ben": ben, "rows": rows}
+
+
+def ids(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [s["id"] for s in response.json()["data"]]
+
+
+def test_list_is_newest_first_with_the_seed_fields(api, log):
+    response = api.get("/api/sends")
+    assert_matches_schema(response, "GET", "/api/sends")
+    assert ids(response) == [s.id for s in reversed(log["rows"])]
+    sequence_send = response.json()["data"][1]
+    assert sequence_send == {
+        **sequence_send,
+        "source": "sequence",
+        "sourceId": "onboarding",
+        "step": 2,
+        "templateId": "tips",
+        "email": "Ben@Example.com",
+        "contactId": log["ben"].id,
+    }
+    assert set(sequence_send) == {
+        "id", "contactId", "email", "templateId", "templateName", "subject", "status", "source", "sourceId",
+        "step", "sentAt", "deliveredAt", "openedAt", "clickedAt", "bouncedAt", "complainedAt", "createdAt",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=bounced", [1]),
+        ("status=rejected", [4]),
+        ("templateId=welcome", [4, 2, 0]),
+        ("status=delivered&templateId=welcome", [0]),
+        ("source=sequence", [3]),
+        ("source=transactional&templateId=tips", [1]),
+        ("sourceId=onboarding", [3]),
+        ("email=ben@example.com", [3, 2]),
+        ("email=ANN@example.com&status=bounced", [1]),
+        ("templateId=none", []),
+    ],
+)
+def test_filters(api, log, query, expected):
+    assert ids(api.get(f"/api/sends?{query}")) == [log["rows"][i].id for i in expected]
+
+
+def test_contact_filter_and_sub_list(api, log):
+    ann = log["ann"].id
+    expected = [log["rows"][i].id for i in (4, 1, 0)]
+    assert ids(api.get(f"/api/sends?contactId={ann}")) == expected
+    response = api.get(f"/api/contacts/{ann}/sends")
+    assert_matches_schema(response, "GET", f"/api/contacts/{ann}/sends")
+    assert ids(response) == expected
+    assert ids(api.get(f"/api/contacts/{ann}/sends?status=bounced")) == [log["rows"][1].id]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["status=unknown", "status=QUEUED", "source=campaign", "contactId=123", "templateId=Bad!", "email=not-email"],
+)
+def test_invalid_filters_are_400(api, log, query):
+    response = api.get(f"/api/sends?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_get_one(api, log):
+    send = log["rows"][0]
+    response = api.get(f"/api/sends/{send.id}")
+    assert response.status_code == 200
+    assert_matches_schema(response, "GET", f"/api/sends/{send.id}")
+    assert response.json()["id"] == send.id and response.json()["status"] == "delivered"
+    assert api.get("/api/sends/snd_x").status_code == 400
+
+
+def test_another_organisations_sends_are_invisible(api, other_api, log):
+    send = log["rows"][0]
+    assert other_api.get(f"/api/sends/{send.id}").status_code == 404
+    assert ids(other_api.get("/api/sends")) == []
+    assert ids(other_api.get(f"/api/sends?contactId={log['ann'].id}")) == []
+    assert ids(other_api.get("/api/sends?email=ann@example.com")) == []
+    assert other_api.get(f"/api/contacts/{log['ann'].id}/sends").status_code == 404
+
+
+def test_a_deleted_contacts_sends_stay_with_their_contact_id(api, log):
+    ann = log["ann"].id
+    assert api.delete(f"/api/contacts/{ann}").status_code == 204
+    listed = api.get(f"/api/sends?contactId={ann}").json()["data"]
+    assert len(listed) == 3 and {s["contactId"] for s in listed} == {ann}
+
+
+def test_pages_cost_at_most_three_queries_whatever_their_size(api, organisation, query_count):
+    for _ in range(120):
+        SendFactory(organisation=organisation)
+    api.get("/api/sends?limit=1")  # the key's lastUsedAt is fresh from here on
+    for limit in (1, 20, 100):
+        with query_count() as queries:
+            response = api.get(f"/api/sends?limit={limit}&status=queued")
+        assert len(response.json()["data"]) == limit
+        assert len(queries) <= 3, [q["sql"] for q in queries.captured_queries]
+        cursor = response.json()["nextCursor"]
+        with query_count() as queries:
+            api.get(f"/api/sends?limit={limit}&status=queued&cursor={cursor}")
+        assert len(queries) <= 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("", "send_org_id_idx"),
+        ("status=bounced", "send_org_status_idx"),
+        ("templateId=welcome", "send_org_template_idx"),
+        ("source=sequence", "send_org_source_idx"),
+        ("sourceId=onboarding", "send_org_source_id_idx"),
+        ("contactId=cnt_01ARZ3NDEKTSV4RRFFQ69G5FAV", "send_org_contact_idx"),
+        ("email=ann@example.com", "send_email_idx"),
+    ],
+)
+def test_each_filter_is_answered_by_its_index(api, organisation, query, index):
+    """The plan PostgreSQL chooses for a page, with sequential scans ruled out as a big table would."""
+    from django.test import RequestFactory
+
+    from sends.filters import SendFilter
+    from sends.selectors import send_list
+
+    request = RequestFactory().get(f"/api/sends?{query}")
+    queryset = SendFilter(data=request.GET, queryset=send_list(organisation=organisation)).qs
+    sql, params = queryset.order_by("-id")[:21].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
+    assert "Sort" not in plan.split(index)[0], plan  # rows come out of the index already in order
