@@ -1,9 +1,10 @@
+import re
 from typing import Any
 
 from rest_framework import serializers
 
 from contacts.emails import normalise_email
-from kraiter.api.fields import JsonObjectField, StrictBooleanField, StrictCharField, TimestampField
+from kraiter.api.fields import JsonObjectField, PrefixedIdField, StrictBooleanField, StrictCharField, TimestampField
 from kraiter.errors import InvalidInput
 
 
@@ -44,3 +45,30 @@ class ContactUpdateSerializer(serializers.Serializer):
     )
     unsubscribed = StrictBooleanField(required=False, help_text="false resubscribes the contact.")
     suppressed = StrictBooleanField(required=False, help_text="true suppresses by hand; false lifts a suppression.")
+
+
+class EventCreateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=100)
+    contactId = PrefixedIdField(prefix="cnt", required=False)
+    email = EmailAddressField(required=False)
+    properties = JsonObjectField(required=False)
+    timestamp = TimestampField(required=False, help_text="When it happened (default: now).")
+
+    def validate_name(self, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.:\-]{1,100}", value):
+            raise serializers.ValidationError("Must be 1-100 characters of letters, digits, '_', '.', ':' and '-'.")
+        return value
+
+    def validate(self, data: dict) -> dict:
+        if ("contactId" in data) == ("email" in data):
+            raise serializers.ValidationError({"contactId": ["Give exactly one of contactId or email."]})
+        return data
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    contactId = serializers.CharField(source="contact_id")
+    properties = JsonObjectField()
+    timestamp = TimestampField()
+    createdAt = TimestampField(source="created_at")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from contacts.emails import normalise_email
 from contacts.models import Contact, Event
 from contacts.selectors import contact_find_by_email
-from contacts.signals import contact_deleting, contact_opted_out
+from contacts.signals import contact_deleting, contact_opted_out, event_recorded
 from kraiter.errors import Conflict
 from kraiter.models import Organisation
 
@@ -130,10 +130,15 @@ def event_create(
     properties: Mapping[str, Any] | None = None,
     timestamp: datetime | None = None,
 ) -> Event:
-    return Event.objects.create(
-        organisation=organisation,
-        contact=contact,
-        name=name,
-        properties=dict(properties or {}),
-        timestamp=timestamp or timezone.now(),
-    )
+    """Records an event; receivers (scheduling) enrol the contact in the sequences it triggers,
+    in the same transaction."""
+    with transaction.atomic():
+        event = Event.objects.create(
+            organisation=organisation,
+            contact=contact,
+            name=name,
+            properties=dict(properties or {}),
+            timestamp=timestamp or timezone.now(),
+        )
+        event_recorded.send(sender=Event, event=event)
+    return event

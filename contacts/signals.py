@@ -11,3 +11,5 @@ from django.dispatch import Signal
 contact_opted_out = Signal()
 # The contact is about to be deleted. kwargs: contact.
 contact_deleting = Signal()
+# An event was recorded for a contact (POST /api/events). kwargs: event.
+event_recorded = Signal()

@@ -1,13 +1,20 @@
 """/api/contacts (API.md 3). The /sends and /scheduled sub-lists live with the sends and
 scheduling apps, which own those objects."""
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts import selectors, services
 from contacts.filters import ContactFilter
-from contacts.serializers import ContactCreateSerializer, ContactSerializer, ContactUpdateSerializer
+from contacts.serializers import (
+    ContactCreateSerializer,
+    ContactSerializer,
+    ContactUpdateSerializer,
+    EventCreateSerializer,
+    EventSerializer,
+)
 from kraiter.api.pagination import id_key
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
@@ -52,3 +59,25 @@ class ContactViewSet(ApiViewSet):
         contact = selectors.contact_get(organisation=self.organisation, contact_id=pk)
         services.contact_delete(contact=contact)
         return Response(status=204)
+
+
+class EventViewSet(ApiViewSet):
+    @extend_schema(request=EventCreateSerializer, responses={201: EventSerializer})
+    def create(self, request: Request) -> Response:
+        """Records an event; the contact is enrolled in every active sequence it triggers."""
+        body = EventCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with transaction.atomic():
+            if "contactId" in data:
+                contact = selectors.contact_get(organisation=self.organisation, contact_id=data["contactId"])
+            else:
+                contact, _ = services.contact_get_or_create(organisation=self.organisation, email=data["email"])
+            event = services.event_create(
+                organisation=self.organisation,
+                contact=contact,
+                name=data["name"],
+                properties=data.get("properties"),
+                timestamp=data.get("timestamp"),
+            )
+        return Response(EventSerializer(event).data, status=201)

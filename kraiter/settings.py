@@ -162,6 +162,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat runs the scheduled-send dispatcher, in seconds.
 DISPATCH_INTERVAL_SECONDS = env_float("DISPATCH_INTERVAL_SECONDS", 2.0)
 CELERY_BEAT_SCHEDULE = {
+    "dispatch-scheduled-sends": {
+        "task": "scheduling.tasks.dispatch_scheduled",
+        "schedule": DISPATCH_INTERVAL_SECONDS,
+        "options": {"expires": DISPATCH_INTERVAL_SECONDS * 5},
+    },
     "sweep-queued-sends": {"task": "sends.tasks.sweep_queued_sends", "schedule": 30.0},
     "purge-idempotency-keys": {"task": "sends.tasks.purge_idempotency_keys", "schedule": 3600.0},
 }

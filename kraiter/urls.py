@@ -8,9 +8,10 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
-from contacts.views import ContactViewSet
+from contacts.views import ContactViewSet, EventViewSet
 from kraiter.api.errors import api_not_found
 from kraiter.views import ApiKeyViewSet, TenantViewSet
+from scheduling.views import ContactScheduledViewSet, ScheduledSendViewSet, SequenceViewSet
 from sends.views import ContactSendViewSet, SendLogViewSet, SendViewSet
 from templates_app.views import TemplateViewSet
 
@@ -21,6 +22,8 @@ router.register("keys", ApiKeyViewSet, basename="key")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("sends", SendLogViewSet, basename="send")
+router.register("sequences", SequenceViewSet, basename="sequence")
+router.register("scheduled", ScheduledSendViewSet, basename="scheduled")
 
 _public = {
     "authentication_classes": [],
@@ -36,6 +39,12 @@ urlpatterns = [
     path("api/docs/", docs_view, name="api-docs"),
     re_path(r"^api/tenant/?$", TenantViewSet.as_view({"get": "retrieve"}), name="tenant"),
     re_path(r"^api/send/?$", SendViewSet.as_view({"post": "create"}), name="send"),
+    re_path(r"^api/events/?$", EventViewSet.as_view({"post": "create"}), name="events"),
+    re_path(
+        r"^api/contacts/(?P<contact_id>[^/]+)/scheduled/?$",
+        ContactScheduledViewSet.as_view({"get": "list"}),
+        name="contact-scheduled",
+    ),
     re_path(
         r"^api/contacts/(?P<contact_id>[^/]+)/sends/?$",
         ContactSendViewSet.as_view({"get": "list"}),

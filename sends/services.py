@@ -26,10 +26,24 @@ logger = logging.getLogger("kraiter.sends")
 
 @dataclass(frozen=True)
 class NewSend:
-    """A rendered send, not yet saved (the dispatcher saves many at once)."""
+    """A rendered send, not yet saved (the dispatcher saves many at once). A rejected send has
+    no content."""
 
     send: Send
-    content: SendContent
+    content: SendContent | None
+
+
+@dataclass(frozen=True)
+class SendOrigin:
+    """Where a send comes from: POST /api/send, or a sequence enrolment's step."""
+
+    source: str = Send.Source.TRANSACTIONAL
+    source_id: str | None = None
+    step: int | None = None
+    enrolment_id: str | None = None
+
+
+TRANSACTIONAL = SendOrigin()
 
 
 def send_build(
@@ -38,30 +52,62 @@ def send_build(
     contact: Contact,
     template: Template,
     variables: Mapping[str, Any],
-    source: str = Send.Source.TRANSACTIONAL,
-    source_id: str | None = None,
-    step: int | None = None,
-    enrolment_id: str | None = None,
+    origin: SendOrigin = TRANSACTIONAL,
 ) -> NewSend:
     """Renders the template for the contact (with this send's own unsubscribe link). Raises
     TemplateError (a 422) when rendering hits a sandbox limit."""
     send_id = new_id("snd")
     rendered = render_email(template, recipient=Recipient.of(contact), variables=variables, send_id=send_id)
-    send = Send(
+    send = _send_row(send_id, organisation, contact, template.slug, template.name, rendered.subject, origin)
+    return NewSend(send, SendContent(send=send, html=rendered.html, text=rendered.text))
+
+
+def send_build_rejected(
+    *,
+    organisation: Organisation,
+    contact: Contact,
+    template_slug: str,
+    template_name: str,
+    subject: str,
+    reason: str,
+    origin: SendOrigin = TRANSACTIONAL,
+) -> NewSend:
+    """A send that is refused before delivery, recorded so the log shows why."""
+    send = _send_row(new_id("snd"), organisation, contact, template_slug, template_name, subject, origin)
+    send.status, send.rejection_reason = Send.Status.REJECTED, reason
+    return NewSend(send, None)
+
+
+def _send_row(
+    send_id: str,
+    organisation: Organisation,
+    contact: Contact,
+    template_slug: str,
+    template_name: str,
+    subject: str,
+    origin: SendOrigin,
+) -> Send:
+    return Send(
         id=send_id,
         organisation=organisation,
         contact=contact,
         email=contact.email,
-        template_slug=template.slug,
-        template_name=template.name,
-        subject=rendered.subject,
-        source=source,
-        source_id=source_id,
-        step=step,
-        enrolment_id=enrolment_id,
+        template_slug=template_slug,
+        template_name=template_name,
+        subject=subject,
+        source=origin.source,
+        source_id=origin.source_id,
+        step=origin.step,
+        enrolment_id=origin.enrolment_id,
         created_at=timezone.now(),
     )
-    return NewSend(send, SendContent(send=send, html=rendered.html, text=rendered.text))
+
+
+def send_save_many(news: list[NewSend]) -> None:
+    """Inserts sends (with their content) in bulk and enqueues the queued ones after commit."""
+    Send.objects.bulk_create([new.send for new in news])
+    SendContent.objects.bulk_create([new.content for new in news if new.content is not None])
+    send_enqueue_delivery([new.send.id for new in news if new.send.status == Send.Status.QUEUED])
 
 
 def send_transactional(
@@ -81,13 +127,15 @@ def send_transactional(
         contact, _ = contact_get_or_create(organisation=organisation, email=to)
         new = send_build(organisation=organisation, contact=contact, template=template, variables=variables)
         if not contact.can_receive and not ignore_unsubscribe:
-            new.send.status = Send.Status.REJECTED
-            new.send.rejection_reason = _opt_out_reason(contact)
-            new.send.save(force_insert=True)
-            return new.send
-        new.send.save(force_insert=True)
-        new.content.save(force_insert=True)
-        send_enqueue_delivery([new.send.id])
+            new = send_build_rejected(
+                organisation=organisation,
+                contact=contact,
+                template_slug=template.slug,
+                template_name=template.name,
+                subject=new.send.subject,
+                reason=_opt_out_reason(contact),
+            )
+        send_save_many([new])
     return new.send
 
 

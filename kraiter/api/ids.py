@@ -66,6 +66,10 @@ def id_timestamp(value: str) -> datetime:
 class PrefixedIdField(models.UUIDField):
     """A UUID column that Python code reads and writes as `<prefix>_<ULID>`."""
 
+    # What django-stubs' mypy plugin types the attribute as: the prefixed string, not a UUID.
+    _pyi_private_set_type: str
+    _pyi_private_get_type: str  # type: ignore[assignment]
+
     def __init__(self, *args: Any, prefix: str, **kwargs: Any) -> None:
         self.prefix = prefix
         super().__init__(*args, **kwargs)

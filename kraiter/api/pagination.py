@@ -13,12 +13,12 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from kraiter.api.fields import format_timestamp, parse_timestamp
+from kraiter.api.fields import parse_timestamp
 from kraiter.api.ids import is_valid_id
 from kraiter.errors import InvalidInput
 
@@ -49,6 +49,11 @@ def _decode_id(prefix: str) -> Callable[[Any], str]:
     return decode
 
 
+def _encode_timestamp(value: datetime) -> str:
+    # Full microseconds: a position rounded to milliseconds would repeat or skip rows.
+    return value.astimezone(UTC).isoformat()
+
+
 def _decode_timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("bad timestamp")
@@ -60,7 +65,7 @@ def id_key(prefix: str, *, descending: bool = True, field: str = "id") -> Cursor
 
 
 def timestamp_key(name: str, field: str, *, descending: bool) -> CursorKey:
-    return CursorKey(name, field, descending, format_timestamp, _decode_timestamp)
+    return CursorKey(name, field, descending, _encode_timestamp, _decode_timestamp)
 
 
 def parse_limit(raw: str | None) -> int:

@@ -1,0 +1,218 @@
+"""The dispatcher: due scheduled sends become sends, exactly once, however many run at once.
+
+One batch is one transaction:
+  1. claim up to `batch_size` due rows, `SELECT ... FOR UPDATE SKIP LOCKED` in scheduledFor order
+     (another dispatcher skips them; a row of a paused sequence is held, not claimed);
+  2. for each: evaluate the conditions before its email, render, build the Send;
+  3. insert the sends, delete the claimed rows, write each enrolment's next scheduled send;
+  4. commit; deliveries are enqueued after the commit.
+A dispatcher that dies mid-batch rolls back, and the rows are claimed again by the next one.
+The unique constraint on (enrolment, step) of sends makes a second send for a step impossible.
+No Celery ETA holds schedule state: it all lives in these rows.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from contacts.models import Contact, Event
+from kraiter.errors import Unprocessable
+from scheduling.conditions import condition_holds
+from scheduling.models import Enrolment, ScheduledSend, Sequence
+from scheduling.plan import next_email
+from scheduling.services import scheduled_send_fields
+from sends.services import NewSend, SendOrigin, send_build, send_build_rejected, send_save_many
+from templates_app.models import Template
+
+logger = logging.getLogger("kraiter.dispatcher")
+DEFAULT_BATCH_SIZE = 500
+
+
+@dataclass
+class _Batch:
+    """What one batch will write, gathered before writing it."""
+
+    sends: list[NewSend] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)  # claimed rows to delete
+    held: list[str] = field(default_factory=list)  # rows of sequences that are no longer active
+    following: list[ScheduledSend] = field(default_factory=list)
+    advanced: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # current step → enrolments
+    ended: dict[tuple[str, str, int], list[str]] = field(default_factory=lambda: defaultdict(list))
+
+
+def dispatch_due_scheduled_sends(*, now: datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Runs one batch; returns how many rows it claimed (0: nothing was due). When idle, it costs
+    one query."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            ScheduledSend.objects.filter(held=False, scheduled_for__lte=now)
+            .order_by("scheduled_for", "id")
+            .select_for_update(skip_locked=True)[:batch_size]
+        )
+        if not rows:
+            return 0
+        batch = _Batch()
+        context = _BatchContext.load(rows)
+        for row in rows:
+            _dispatch_row(row, context, batch, now)
+        _write(batch)
+    return len(rows)
+
+
+def dispatch_until_idle(
+    *, now: datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE, max_batches: int = 100
+) -> int:
+    """Batches until nothing is due (or `max_batches`); returns the rows claimed."""
+    total = 0
+    for _ in range(max_batches):
+        claimed = dispatch_due_scheduled_sends(now=now, batch_size=batch_size)
+        total += claimed
+        if claimed < batch_size:
+            break
+    return total
+
+
+@dataclass
+class _BatchContext:
+    """Everything the rows of a batch refer to, loaded with one query per kind."""
+
+    sequences: dict[int, Sequence]
+    enrolments: dict[str, Enrolment]
+    contacts: dict[str, Contact]
+    templates: dict[tuple[Any, str], Template]
+    events: dict[str, list[tuple[str, datetime]]]
+
+    @classmethod
+    def load(cls, rows: list[ScheduledSend]) -> "_BatchContext":
+        enrolments = {
+            e.id: e for e in Enrolment.objects.select_related("version").filter(pk__in=[r.enrolment_id for r in rows])
+        }
+        contacts = {c.id: c for c in Contact.objects.filter(pk__in={r.contact_id for r in rows})}
+        sequences = {
+            s.pk: s
+            for s in Sequence.objects.select_related("organisation").filter(pk__in={r.sequence_id for r in rows})
+        }
+        slugs = {step["template"] for e in enrolments.values() if e.version for step in _emails(e.version.steps)}
+        organisations = {r.organisation_id for r in rows}
+        templates = {
+            (t.organisation_id, t.slug): t
+            for t in Template.objects.filter(organisation_id__in=organisations, slug__in=slugs)
+        }
+        events: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+        needs_events = [r.contact_id for r in rows if _has_event_condition(enrolments.get(r.enrolment_id), r)]
+        if needs_events:
+            for contact_id, name, at in Event.objects.filter(contact_id__in=needs_events).values_list(
+                "contact_id", "name", "timestamp"
+            ):
+                events[contact_id].append((name, at))
+        return cls(sequences, enrolments, contacts, templates, events)
+
+
+def _dispatch_row(row: ScheduledSend, context: _BatchContext, batch: _Batch, now: datetime) -> None:
+    sequence = context.sequences[row.sequence_id]
+    enrolment = context.enrolments[row.enrolment_id]
+    contact = context.contacts[row.contact_id]
+    if sequence.status != Sequence.Status.ACTIVE:
+        batch.held.append(row.id)  # paused after this row was written: keep it for later
+        return
+    batch.done.append(row.id)
+    if enrolment.status != Enrolment.Status.ACTIVE or enrolment.version is None:
+        return
+    if not contact.can_receive:
+        batch.ended[(enrolment.Status.CANCELLED, "contact opted out", row.email_index + 1)].append(enrolment.id)
+        return
+    steps = enrolment.version.steps
+    exit_at = _first_exit(steps, row, contact, context.events.get(contact.id, []), enrolment.created_at)
+    if exit_at is not None:
+        batch.ended[(Enrolment.Status.EXITED, f"condition at step {exit_at}", exit_at)].append(enrolment.id)
+        return
+    batch.sends.append(_build_send(row, sequence, enrolment, contact, context))
+    upcoming = next_email(steps, row.email_index + 1, now)
+    if upcoming is None:
+        batch.ended[(Enrolment.Status.COMPLETED, "", len(steps))].append(enrolment.id)
+        return
+    template = context.templates.get((row.organisation_id, upcoming.template))
+    batch.following.append(ScheduledSend(**scheduled_send_fields(enrolment, upcoming, template)))
+    batch.advanced[upcoming.email_index + 1].append(enrolment.id)
+
+
+def _build_send(
+    row: ScheduledSend, sequence: Sequence, enrolment: Enrolment, contact: Contact, context: _BatchContext
+) -> NewSend:
+    origin = SendOrigin(source="sequence", source_id=sequence.slug, step=row.step, enrolment_id=enrolment.id)
+    template = context.templates.get((row.organisation_id, row.template_slug))
+    if template is None:
+        return send_build_rejected(
+            organisation=sequence.organisation,
+            contact=contact,
+            template_slug=row.template_slug,
+            template_name=row.template_slug,
+            subject="",
+            reason=f"Template '{row.template_slug}' was deleted after the contact was enrolled.",
+            origin=origin,
+        )
+    try:
+        return send_build(
+            organisation=sequence.organisation, contact=contact, template=template, variables={}, origin=origin
+        )
+    except Unprocessable as exc:  # the template hit a sandbox limit for this contact
+        return send_build_rejected(
+            organisation=sequence.organisation,
+            contact=contact,
+            template_slug=template.slug,
+            template_name=template.name,
+            subject=template.subject,
+            reason=exc.message,
+            origin=origin,
+        )
+
+
+def _first_exit(
+    steps: list[dict[str, Any]],
+    row: ScheduledSend,
+    contact: Contact,
+    events: list[tuple[str, datetime]],
+    since: datetime,
+) -> int | None:
+    """The 1-based step of the condition that ends the enrolment before this email, if any."""
+    names = {name for name, at in events if at >= since}
+    for index in range(row.resume_index, row.email_index):
+        step = steps[index]
+        if step["type"] != "condition":
+            continue
+        holds = condition_holds(step, contact=contact, event_names=names)
+        if step["onTrue" if holds else "onFalse"] == "exit":
+            return index + 1
+    return None
+
+
+def _write(batch: _Batch) -> None:
+    ScheduledSend.objects.filter(pk__in=batch.done).delete()
+    if batch.held:
+        ScheduledSend.objects.filter(pk__in=batch.held).update(held=True)
+    send_save_many(batch.sends)
+    ScheduledSend.objects.bulk_create(batch.following)
+    now = timezone.now()
+    for current_step, enrolment_ids in batch.advanced.items():
+        Enrolment.objects.filter(pk__in=enrolment_ids).update(current_step=current_step, updated_at=now)
+    for (status, reason, at_step), enrolment_ids in batch.ended.items():
+        Enrolment.objects.filter(pk__in=enrolment_ids, status=Enrolment.Status.ACTIVE).update(
+            status=status, ended_reason=reason, current_step=at_step, updated_at=now
+        )
+
+
+def _emails(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [step for step in steps if step["type"] == "email"]
+
+
+def _has_event_condition(enrolment: Enrolment | None, row: ScheduledSend) -> bool:
+    if enrolment is None or enrolment.version is None:
+        return False
+    steps = enrolment.version.steps[row.resume_index : row.email_index]
+    return any(step["type"] == "condition" and step["property"].startswith("event.") for step in steps)

@@ -1,0 +1,38 @@
+from django.db.models import QuerySet
+
+from kraiter.api.fields import SLUG_PATTERN
+from kraiter.api.ids import require_id
+from kraiter.errors import InvalidInput, NotFound
+from kraiter.models import Organisation
+from scheduling.models import ScheduledSend, Sequence
+
+
+def sequence_list(*, organisation: Organisation) -> QuerySet[Sequence]:
+    return Sequence.objects.filter(organisation=organisation)
+
+
+def require_sequence_id(sequence_id: str) -> str:
+    if not SLUG_PATTERN.fullmatch(sequence_id):
+        raise InvalidInput(f"'{sequence_id[:80]}' is not a valid sequence id (1-64 characters of a-z 0-9 - _).")
+    return sequence_id
+
+
+def sequence_get(*, organisation: Organisation, sequence_id: str) -> Sequence:
+    require_sequence_id(sequence_id)
+    sequence = Sequence.objects.select_related("organisation").filter(organisation=organisation, slug=sequence_id)
+    found = sequence.first()
+    if found is None:
+        raise NotFound(f"No sequence '{sequence_id}'.")
+    return found
+
+
+def scheduled_send_list(*, organisation: Organisation) -> QuerySet[ScheduledSend]:
+    return ScheduledSend.objects.filter(organisation=organisation).select_related("contact", "template", "sequence")
+
+
+def scheduled_send_get(*, organisation: Organisation, scheduled_id: str) -> ScheduledSend:
+    require_id(scheduled_id, "sch")
+    scheduled = scheduled_send_list(organisation=organisation).filter(pk=scheduled_id).first()
+    if scheduled is None:
+        raise NotFound(f"No scheduled send {scheduled_id} (it may have been sent or cancelled).")
+    return scheduled

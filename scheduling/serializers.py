@@ -1,0 +1,78 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from contacts.serializers import EmailAddressField
+from kraiter.api.fields import PrefixedIdField, SlugField, StrictCharField, TimestampField
+from scheduling.models import ScheduledSend
+
+
+class SequenceSerializer(serializers.Serializer):
+    id = serializers.CharField(source="slug")
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["draft", "active", "paused"])
+    definition = serializers.CharField(help_text="The YAML definition as given.")
+    triggers = serializers.ListField(child=serializers.CharField(), help_text="Event names that enrol a contact.")
+    createdAt = TimestampField(source="created_at")
+    updatedAt = TimestampField(source="updated_at")
+
+
+class DefinitionField(serializers.Field):
+    """YAML text, or the same structure as a JSON object."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, (str, dict)):
+            raise serializers.ValidationError("Must be YAML text or an object with 'steps'.")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class SequencePutSerializer(serializers.Serializer):
+    id = SlugField(required=False, help_text="Must equal the id in the path.")
+    name = StrictCharField(max_length=200)
+    definition = DefinitionField()
+    triggers = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=50)
+
+
+class EnrolSerializer(serializers.Serializer):
+    contactId = PrefixedIdField(prefix="cnt", required=False)
+    email = EmailAddressField(required=False)
+
+    def validate(self, data: dict) -> dict:
+        if ("contactId" in data) == ("email" in data):
+            raise serializers.ValidationError({"contactId": ["Give exactly one of contactId or email."]})
+        return data
+
+
+class EnrolmentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    sequenceId = serializers.CharField(source="sequence_slug")
+    contactId = serializers.CharField(source="contact_id")
+    status = serializers.ChoiceField(choices=["active", "completed", "exited", "cancelled"])
+    currentStep = serializers.IntegerField(source="current_step", help_text="1-based position in the steps.")
+    createdAt = TimestampField(source="created_at")
+
+
+class ScheduledSendSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    contactId = serializers.CharField(source="contact_id")
+    email = serializers.CharField(source="contact.email")
+    templateId = serializers.CharField(source="template_slug")
+    templateName = serializers.SerializerMethodField(method_name="template_name")
+    subject = serializers.SerializerMethodField(help_text="The template's subject, unrendered.")
+    scheduledFor = TimestampField(source="scheduled_for")
+    source = serializers.SerializerMethodField()  # type: ignore[assignment]
+    sourceId = serializers.CharField(source="sequence.slug")
+    step = serializers.IntegerField()
+    createdAt = TimestampField(source="created_at")
+
+    def template_name(self, scheduled: ScheduledSend) -> str:
+        return scheduled.template.name if scheduled.template else scheduled.template_slug
+
+    def get_subject(self, scheduled: ScheduledSend) -> str:
+        return scheduled.template.subject if scheduled.template else ""
+
+    def get_source(self, scheduled: ScheduledSend) -> str:
+        return "sequence"

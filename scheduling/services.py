@@ -1,0 +1,206 @@
+"""The only writers of sequences, enrolments and scheduled sends (the dispatcher aside)."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import yaml
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.models import Contact
+from kraiter.errors import Conflict, InvalidInput, Unprocessable
+from kraiter.models import Organisation
+from scheduling.definition import Definition, DefinitionError, parse_definition
+from scheduling.models import Enrolment, ScheduledSend, Sequence, SequenceVersion
+from scheduling.plan import NextEmail, next_email
+from templates_app.models import Template
+
+
+def sequence_upsert(
+    *, organisation: Organisation, slug: str, name: str, definition: Any, triggers: list[str] | None = None
+) -> tuple[Sequence, bool]:
+    """Creates (as draft) or replaces a sequence; (sequence, created). A changed definition is a
+    new version: contacts already enrolled finish the version they started."""
+    source = definition if isinstance(definition, str) else yaml.safe_dump(definition, sort_keys=False)
+    try:
+        parsed = parse_definition(definition, extra_triggers=triggers)
+    except DefinitionError as exc:
+        details = {"definition": [str(exc)]}
+        raise InvalidInput(f"The sequence definition is invalid: {exc}", details=details) from None
+    missing = _missing_templates(organisation, parsed.templates)
+    if missing:
+        raise InvalidInput(
+            f"The definition uses unknown template(s): {', '.join(missing)}.",
+            details={"definition": [f"unknown template '{slug}'" for slug in missing]},
+        )
+    with transaction.atomic():
+        sequence = Sequence.objects.select_for_update().filter(organisation=organisation, slug=slug).first()
+        created = sequence is None
+        if sequence is None:
+            try:
+                with transaction.atomic():
+                    sequence = Sequence.objects.create(
+                        organisation=organisation, slug=slug, name=name, definition=source, triggers=parsed.triggers
+                    )
+            except IntegrityError:
+                raise Conflict(f"Sequence '{slug}' was created by another request just now; retry.") from None
+            _new_version(sequence, parsed)
+            return sequence, True
+        changed = sequence.definition != source or sequence.triggers != parsed.triggers
+        sequence.name, sequence.definition, sequence.triggers = name, source, parsed.triggers
+        if changed:
+            sequence.version += 1
+            _new_version(sequence, parsed)
+        sequence.save()
+    return sequence, created
+
+
+def sequence_activate(*, sequence: Sequence) -> Sequence:
+    """Starts (or resumes) a sequence; every template it uses must exist."""
+    version = sequence_current_version(sequence)
+    missing = _missing_templates(sequence.organisation, [s["template"] for s in version.steps if s["type"] == "email"])
+    if missing:
+        raise Unprocessable(f"Cannot activate: template(s) {', '.join(missing)} no longer exist.")
+    with transaction.atomic():
+        Sequence.objects.select_for_update().filter(pk=sequence.pk).first()
+        Sequence.objects.filter(pk=sequence.pk).update(status=Sequence.Status.ACTIVE, updated_at=timezone.now())
+        ScheduledSend.objects.filter(sequence=sequence, held=True).update(held=False)
+    sequence.refresh_from_db()
+    return sequence
+
+
+def sequence_pause(*, sequence: Sequence) -> Sequence:
+    """Pauses a sequence: its scheduled sends are kept but not sent until it is activated again.
+    New enrolments are refused meanwhile."""
+    with transaction.atomic():
+        Sequence.objects.select_for_update().filter(pk=sequence.pk).first()
+        Sequence.objects.filter(pk=sequence.pk).update(status=Sequence.Status.PAUSED, updated_at=timezone.now())
+        ScheduledSend.objects.filter(sequence=sequence, held=False).update(held=True)
+    sequence.refresh_from_db()
+    return sequence
+
+
+def sequence_delete(*, sequence: Sequence) -> None:
+    """Deletes a sequence: its scheduled sends are cancelled and its enrolments end as cancelled."""
+    with transaction.atomic():
+        ScheduledSend.objects.filter(sequence=sequence).delete()
+        Enrolment.objects.filter(sequence=sequence, status=Enrolment.Status.ACTIVE).update(
+            status=Enrolment.Status.CANCELLED, ended_reason="sequence deleted", updated_at=timezone.now()
+        )
+        sequence.delete()
+
+
+def sequence_current_version(sequence: Sequence) -> SequenceVersion:
+    return SequenceVersion.objects.get(sequence=sequence, number=sequence.version)
+
+
+def enrolment_create(*, sequence: Sequence, contact: Contact, now: datetime | None = None) -> Enrolment:
+    """Enrols a contact and schedules its first email (due at once when no delay precedes it).
+    Unprocessable unless the sequence is active and the contact can receive mail; Conflict when
+    the contact is already active in it."""
+    if sequence.status != Sequence.Status.ACTIVE:
+        raise Unprocessable(f"Sequence '{sequence.slug}' is {sequence.status}; only active sequences take enrolments.")
+    if not contact.can_receive:
+        raise Unprocessable(f"Contact {contact.id} is suppressed or unsubscribed and cannot be enrolled.")
+    version = sequence_current_version(sequence)
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            enrolment = Enrolment.objects.create(
+                organisation=sequence.organisation,
+                sequence=sequence,
+                sequence_slug=sequence.slug,
+                version=version,
+                contact=contact,
+            )
+    except IntegrityError:
+        raise Conflict(f"Contact {contact.id} is already active in sequence '{sequence.slug}'.") from None
+    enrolment_schedule_next(enrolment=enrolment, steps=version.steps, start=0, base=now)
+    return enrolment
+
+
+def enrolment_schedule_next(*, enrolment: Enrolment, steps: list[dict[str, Any]], start: int, base: datetime) -> None:
+    """Writes the enrolment's next ScheduledSend from step `start` on, or completes it."""
+    upcoming = next_email(steps, start, base)
+    if upcoming is None:
+        enrolment_end(enrolment=enrolment, status=Enrolment.Status.COMPLETED, at_step=len(steps))
+        return
+    template = Template.objects.filter(organisation_id=enrolment.organisation_id, slug=upcoming.template).first()
+    ScheduledSend.objects.create(**scheduled_send_fields(enrolment, upcoming, template))
+    Enrolment.objects.filter(pk=enrolment.pk).update(current_step=upcoming.email_index + 1, updated_at=timezone.now())
+
+
+def scheduled_send_fields(enrolment: Enrolment, upcoming: NextEmail, template: Template | None) -> dict[str, Any]:
+    """The ScheduledSend for an enrolment's next email (shared with the dispatcher's bulk insert)."""
+    return {
+        "organisation_id": enrolment.organisation_id,
+        "enrolment_id": enrolment.id,
+        "sequence_id": enrolment.sequence_id,
+        "contact_id": enrolment.contact_id,
+        "template": template,
+        "template_slug": upcoming.template,
+        "step": upcoming.step,
+        "resume_index": upcoming.resume_index,
+        "email_index": upcoming.email_index,
+        "scheduled_for": upcoming.due_at,
+    }
+
+
+def enrolment_end(*, enrolment: Enrolment, status: str, at_step: int | None = None, reason: str = "") -> None:
+    fields: dict[str, Any] = {"status": status, "ended_reason": reason[:200], "updated_at": timezone.now()}
+    if at_step is not None:
+        fields["current_step"] = at_step
+    Enrolment.objects.filter(pk=enrolment.pk, status=Enrolment.Status.ACTIVE).update(**fields)
+
+
+def enrol_for_event(*, organisation: Organisation, contact: Contact, event_name: str) -> list[Enrolment]:
+    """Enrols the contact in every active sequence this event triggers (skipping ones it is in)."""
+    enrolments = []
+    for sequence in Sequence.objects.filter(organisation=organisation, status=Sequence.Status.ACTIVE):
+        if event_name not in sequence.triggers or not contact.can_receive:
+            continue
+        try:
+            enrolments.append(enrolment_create(sequence=sequence, contact=contact))
+        except Conflict:
+            continue
+    return enrolments
+
+
+def scheduled_send_cancel(*, scheduled: ScheduledSend, reason: str = "scheduled send cancelled") -> None:
+    """Cancels one scheduled email; its enrolment ends as cancelled (no later step is sent)."""
+    with transaction.atomic():
+        deleted, _ = ScheduledSend.objects.filter(pk=scheduled.pk).delete()
+        if deleted:
+            Enrolment.objects.filter(pk=scheduled.enrolment_id, status=Enrolment.Status.ACTIVE).update(
+                status=Enrolment.Status.CANCELLED, ended_reason=reason[:200], updated_at=timezone.now()
+            )
+
+
+def contact_enrolments_cancel(*, contact: Contact, reason: str) -> int:
+    """The contact may no longer be mailed: cancel its scheduled sends and active enrolments."""
+    ScheduledSend.objects.filter(contact=contact).delete()
+    return Enrolment.objects.filter(contact=contact, status=Enrolment.Status.ACTIVE).update(
+        status=Enrolment.Status.CANCELLED, ended_reason=reason[:200], updated_at=timezone.now()
+    )
+
+
+def templates_used_by_active_sequences(*, organisation: Organisation, slugs: Iterable[str]) -> list[str]:
+    """Of these templates, the ones an active sequence's current version sends."""
+    wanted, used = set(slugs), set()
+    active = Sequence.objects.filter(organisation=organisation, status=Sequence.Status.ACTIVE)
+    for sequence in active:
+        for step in sequence_current_version(sequence).steps:
+            if step["type"] == "email" and step["template"] in wanted:
+                used.add(step["template"])
+    return sorted(used)
+
+
+def _new_version(sequence: Sequence, parsed: Definition) -> None:
+    SequenceVersion.objects.create(sequence=sequence, number=sequence.version, steps=parsed.steps)
+
+
+def _missing_templates(organisation: Organisation, slugs: Iterable[str]) -> list[str]:
+    wanted = set(slugs)
+    existing = set(Template.objects.filter(organisation=organisation, slug__in=wanted).values_list("slug", flat=True))
+    return sorted(wanted - existing)

@@ -1,0 +1,125 @@
+"""/api/sequences, /api/scheduled and /api/contacts/:id/scheduled (API.md 7 and 8, seed 002)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contacts.selectors import contact_get
+from contacts.services import contact_get_or_create
+from kraiter.api.pagination import CursorKey, id_key, timestamp_key
+from kraiter.api.schema import errors
+from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
+from kraiter.errors import InvalidInput
+from scheduling import selectors, services
+from scheduling.filters import SequenceFilter
+from scheduling.serializers import (
+    EnrolmentSerializer,
+    EnrolSerializer,
+    ScheduledSendSerializer,
+    SequencePutSerializer,
+    SequenceSerializer,
+)
+
+SEQUENCE_ORDER = [
+    timestamp_key("createdAt", "created_at", descending=True),
+    CursorKey("id", "slug", True, str, lambda value: str(value)),
+]
+# Earliest first; the cursor holds both (API.md 2).
+SCHEDULED_ORDER = [timestamp_key("scheduledFor", "scheduled_for", descending=False), id_key("sch", descending=False)]
+
+
+class SequenceViewSet(ApiViewSet):
+    @extend_schema(
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, enum=["draft", "active", "paused"])],
+        responses={200: paginated(SequenceSerializer)},
+    )
+    def list(self, request: Request) -> Response:
+        queryset, filters = self.filtered(SequenceFilter, selectors.sequence_list(organisation=self.organisation))
+        return self.page(queryset, SequenceSerializer, keys=SEQUENCE_ORDER, filters=filters)
+
+    @extend_schema(responses={200: SequenceSerializer})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        sequence = selectors.sequence_get(organisation=self.organisation, sequence_id=pk)
+        return Response(SequenceSerializer(sequence).data)
+
+    @extend_schema(
+        request=SequencePutSerializer,
+        responses={200: SequenceSerializer, 201: SequenceSerializer},
+        description="Creates (201, as draft) or replaces (200) a sequence. Errors name the step.",
+    )
+    def update(self, request: Request, pk: str) -> Response:
+        selectors.require_sequence_id(pk)
+        body = SequencePutSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data.get("id", pk) != pk:
+            raise InvalidInput(f"The body's id '{data['id']}' differs from the id in the path '{pk}'.")
+        sequence, created = services.sequence_upsert(
+            organisation=self.organisation,
+            slug=pk,
+            name=data["name"],
+            definition=data["definition"],
+            triggers=data.get("triggers"),
+        )
+        return Response(SequenceSerializer(sequence).data, status=201 if created else 200)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.sequence_delete(sequence=selectors.sequence_get(organisation=self.organisation, sequence_id=pk))
+        return Response(status=204)
+
+    @extend_schema(request=None, responses={200: SequenceSerializer, **errors(422)})
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk: str) -> Response:
+        sequence = selectors.sequence_get(organisation=self.organisation, sequence_id=pk)
+        return Response(SequenceSerializer(services.sequence_activate(sequence=sequence)).data)
+
+    @extend_schema(request=None, responses={200: SequenceSerializer})
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        sequence = selectors.sequence_get(organisation=self.organisation, sequence_id=pk)
+        return Response(SequenceSerializer(services.sequence_pause(sequence=sequence)).data)
+
+    @extend_schema(request=EnrolSerializer, responses={201: EnrolmentSerializer, **errors(409, 422)})
+    @action(detail=True, methods=["post"])
+    def enrol(self, request: Request, pk: str) -> Response:
+        sequence = selectors.sequence_get(organisation=self.organisation, sequence_id=pk)
+        body = EnrolSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if "contactId" in body.validated_data:
+            contact = contact_get(organisation=self.organisation, contact_id=body.validated_data["contactId"])
+        else:
+            contact, _ = contact_get_or_create(organisation=self.organisation, email=body.validated_data["email"])
+        enrolment = services.enrolment_create(sequence=sequence, contact=contact)
+        return Response(EnrolmentSerializer(enrolment).data, status=201)
+
+
+class ScheduledSendViewSet(ApiViewSet):
+    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: paginated(ScheduledSendSerializer)})
+    def list(self, request: Request) -> Response:
+        queryset = selectors.scheduled_send_list(organisation=self.organisation)
+        return self.page(queryset, ScheduledSendSerializer, keys=SCHEDULED_ORDER)
+
+    @extend_schema(responses={200: ScheduledSendSerializer})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        scheduled = selectors.scheduled_send_get(organisation=self.organisation, scheduled_id=pk)
+        return Response(ScheduledSendSerializer(scheduled).data)
+
+    @extend_schema(responses={204: None}, description="Cancels the email; its enrolment ends as cancelled.")
+    def destroy(self, request: Request, pk: str) -> Response:
+        scheduled = selectors.scheduled_send_get(organisation=self.organisation, scheduled_id=pk)
+        services.scheduled_send_cancel(scheduled=scheduled)
+        return Response(status=204)
+
+
+class ContactScheduledViewSet(ApiViewSet):
+    @extend_schema(
+        operation_id="contacts_scheduled_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: paginated(ScheduledSendSerializer)},
+    )
+    def list(self, request: Request, contact_id: str) -> Response:
+        contact = contact_get(organisation=self.organisation, contact_id=contact_id)
+        queryset = selectors.scheduled_send_list(organisation=self.organisation).filter(contact=contact)
+        return self.page(queryset, ScheduledSendSerializer, keys=SCHEDULED_ORDER)

@@ -1,0 +1,129 @@
+"""Sequence definitions (API.md 8): both forms, durations, conditions, and errors that name the step."""
+
+import pytest
+
+from scheduling.definition import DefinitionError, parse_definition, parse_duration
+
+LONG = """
+trigger:
+  event: signed_up
+steps:
+  - action: email
+    template: welcome-email
+  - action: delay
+    duration: 1d
+  - action: condition
+    property: contact.properties.plan
+    operator: equals
+    value: pro
+    onTrue: exit
+  - action: email
+    template: getting-started
+"""
+SHORT = """
+trigger: {event: signed_up}
+steps:
+  - send: welcome-email
+  - delay: 1d
+  - action: condition
+    property: contact.properties.plan
+    operator: equals
+    value: pro
+    onTrue: exit
+  - send: getting-started
+"""
+
+
+def test_long_and_short_forms_parse_to_the_same_structure():
+    assert parse_definition(LONG) == parse_definition(SHORT)
+    definition = parse_definition(LONG)
+    assert definition.triggers == ["signed_up"] and definition.templates == ["welcome-email", "getting-started"]
+    assert definition.steps[1] == {"type": "delay", "seconds": 86400}
+    assert definition.steps[2]["onFalse"] == "continue"
+
+
+def test_a_mapping_is_accepted_as_well_as_yaml_text():
+    assert parse_definition({"steps": [{"send": "a"}]}).steps == [{"type": "email", "template": "a"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30m", 1800), ("2h", 7200), ("3d", 259200), ("1w", 604800), ("1d12h", 129600), ("1h30m", 5400)],
+)
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["-1d", "0m", "1.5d", "1y", "d", "", "400d", "1 d", 5, None])
+def test_bad_durations(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_triggers_from_the_body_join_the_definitions():
+    definition = parse_definition("steps: [{send: a}]", extra_triggers=["trial_started"])
+    assert definition.triggers == ["trial_started"]
+    assert parse_definition("trigger: {api: true}\nsteps: [{send: a}]").triggers == []
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("steps: [\n  - send: a\n  -: :", "invalid YAML on line"),
+        ("just text", "mapping"),
+        ("steps: []", "non-empty"),
+        ("steps: [{delay: 1d}]", "at least one email"),
+        ("steps: [{send: a}, {action: sms, to: x}]", "step 2: unknown action 'sms'"),
+        ("steps: [{send: a}, {action: delay, duration: -3d}]", "step 2: '-3d' is not a duration"),
+        ("steps: [{send: a}, {delay: 9999d}]", "step 2: a delay may be at most 366 days"),
+        ("steps: [{send: Bad Template}]", "step 1: an email step needs a template id"),
+        ("steps: [{action: email}]", "step 1: an email step needs a template id"),
+        ("steps: [{send: a, extra: 1}]", "step 1: unknown field(s) extra"),
+        (
+            "steps: [{send: a}, {action: condition, property: contact.properties.x, operator: like, value: 1}]",
+            "step 2: 'operator' must be",
+        ),
+        (
+            "steps: [{send: a}, {action: condition, property: contact.x, operator: exists}]",
+            "step 2: 'property' must be",
+        ),
+        (
+            "steps: [{send: a}, {action: condition, property: contact.properties.n, operator: greaterThan, value: ten}]",
+            "needs a number",
+        ),
+        (
+            "steps: [{send: a}, {action: condition, property: contact.properties.n, operator: equals}]",
+            "needs a 'value'",
+        ),
+        (
+            "steps: [{send: a}, {action: condition, property: contact.properties.n, operator: exists, onTrue: stop}]",
+            "'onTrue' must be exit or continue",
+        ),
+        (
+            "steps: [{send: a}, {action: condition, property: event.paid, operator: equals, value: 1}]",
+            "exists or notExists",
+        ),
+        ("trigger: {event: 'bad name!'}\nsteps: [{send: a}]", "trigger.event"),
+        ("steps: [{send: a}]\nschedule: daily", "unknown top-level"),
+        ("steps: [{}]", "step 1: each step must be a mapping"),
+        ("steps: [{action: null}]", "step 1: missing 'action'"),
+    ],
+)
+def test_errors_say_which_step_and_what_is_wrong(source, message):
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(source)
+    assert message in str(caught.value)
+
+
+def test_ten_thousand_steps_are_refused():
+    with pytest.raises(DefinitionError, match="at most 200 steps"):
+        parse_definition({"steps": [{"send": "a"}] * 10_000})
+    with pytest.raises(DefinitionError, match="larger than 64 KB"):
+        parse_definition("steps:\n" + "  - send: a\n" * 10_000)
+
+
+def test_yaml_bombs_and_huge_documents_are_refused():
+    with pytest.raises(DefinitionError, match="larger than"):
+        parse_definition("steps: [" + "{send: a}, " * 10_000 + "]")
+    with pytest.raises(DefinitionError):
+        parse_definition("a: &a [1]\nsteps: !!python/object/apply:os.system ['true']")
