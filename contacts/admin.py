@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from contacts import services
 from contacts.models import Contact, Event
 
 
@@ -9,8 +12,30 @@ class ContactAdmin(admin.ModelAdmin):
     list_filter = ["suppressed", "unsubscribed", "suppression_reason", "organisation"]
     search_fields = ["email"]
     list_select_related = ["organisation"]
-    readonly_fields = ["id", "created_at", "updated_at", "unsubscribed_at", "suppressed_at"]
+    readonly_fields = [
+        "id", "unsubscribed", "unsubscribed_at", "suppressed", "suppression_reason", "suppressed_at",
+        "created_at", "updated_at",
+    ]  # fmt: skip
     show_full_result_count = False
+    actions = ["suppress", "unsuppress", "resubscribe"]
+
+    @admin.action(description="Suppress (stop all mail to them)")
+    def suppress(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        for contact in queryset:
+            services.contact_suppress(contact=contact, reason=Contact.SuppressionReason.MANUAL)
+        self.message_user(request, f"Suppressed {queryset.count()} contact(s).")
+
+    @admin.action(description="Lift the suppression")
+    def unsuppress(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        for contact in queryset:
+            services.contact_unsuppress(contact=contact)
+        self.message_user(request, f"Unsuppressed {queryset.count()} contact(s).")
+
+    @admin.action(description="Resubscribe (they asked to get mail again)")
+    def resubscribe(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        for contact in queryset:
+            services.contact_resubscribe(contact=contact)
+        self.message_user(request, f"Resubscribed {queryset.count()} contact(s).")
 
 
 @admin.register(Event)

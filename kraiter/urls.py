@@ -12,7 +12,10 @@ from contacts.views import ContactViewSet, EventViewSet
 from kraiter.api.errors import api_not_found
 from kraiter.views import ApiKeyViewSet, TenantViewSet
 from scheduling.views import ContactScheduledViewSet, ScheduledSendViewSet, SequenceViewSet
+from sends.tracking import click_redirect, open_pixel
+from sends.unsubscribe import unsubscribe
 from sends.views import ContactSendViewSet, SendLogViewSet, SendViewSet
+from sends.webhooks import SesWebhookView
 from templates_app.views import TemplateViewSet
 
 # Paths work with and without a trailing slash, as clients of the hosted API call them without.
@@ -35,6 +38,10 @@ docs_view = SpectacularSwaggerView.as_view(url_name="api-schema", **_public)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("webhooks/ses/", SesWebhookView.as_view(), name="ses-webhook"),
+    path("t/o/<str:token>.gif", open_pixel, name="track-open"),
+    path("t/c/<str:token>", click_redirect, name="track-click"),
+    path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe"),
     path("api/schema/", schema_view, name="api-schema"),
     path("api/docs/", docs_view, name="api-docs"),
     re_path(r"^api/tenant/?$", TenantViewSet.as_view({"get": "retrieve"}), name="tenant"),

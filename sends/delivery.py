@@ -123,7 +123,7 @@ def send_mark_sent(claim: Claim, *, message_id: str | None) -> bool:
         )
         return False
     send = Send.objects.get(pk=claim.send_id)
-    send_event_recorded.send(sender=Send, send=send, event="sent", at=now)
+    send_event_recorded.send(sender=Send, send=send, event="sent", at=now, previous_at=None)
     return True
 
 

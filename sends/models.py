@@ -136,3 +136,28 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.response_status})"
+
+
+class SesNotification(models.Model):
+    """Every SES event notification we accepted, stored before it is applied (so nothing a
+    verified SNS message said is lost) and unique on its SNS MessageId (so a redelivery or a
+    re-import changes nothing). Events without an SNS envelope are keyed by a hash of their body."""
+
+    message_id = models.CharField(max_length=100, unique=True)
+    topic_arn = models.CharField(max_length=256, blank=True, default="")
+    event_type = models.CharField(max_length=40, blank=True, default="")
+    body = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # Notifications whose processing failed, for a retry.
+            models.Index(
+                fields=["received_at"], name="sesnotif_unprocessed_idx", condition=models.Q(processed_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or 'notification'} {self.message_id}"

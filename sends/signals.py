@@ -7,6 +7,7 @@ recorded event, exactly once.
 
 from django.dispatch import Signal
 
-# A send's timestamp for `event` was set for the first time. kwargs: send, event, at.
-# event is one of: sent, delivered, opened, clicked, bounced, complained.
+# A send's timestamp for `event` was set, or moved earlier by an event that arrived late.
+# kwargs: send, event (sent, delivered, opened, clicked, bounced, complained), at, and
+# previous_at (None the first time; else the bucket a count must move out of).
 send_event_recorded = Signal()

@@ -1,4 +1,4 @@
-"""The one place a template becomes an email: Liquid, MJML and (issue 5) tracking links.
+"""The one place a template becomes an email: Liquid, MJML, and tracking links.
 
 Every sender (POST /api/send, the sequence dispatcher, previews) calls `render_email`.
 Templates run in a sandboxed Liquid environment: no file system (no include/render), bounded
@@ -10,13 +10,16 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from html import unescape as html_unescape
 from typing import Any, Protocol
 
+from django.conf import settings
+from django.utils.html import escape
 from liquid import BoundTemplate, Environment
 from liquid.exceptions import LiquidError
 
 from kraiter.errors import Unprocessable
-from kraiter.links import unsubscribe_url
+from kraiter.links import click_url, open_pixel_url, unsubscribe_url
 from templates_app.mjml import MjmlError, compile_mjml
 from templates_app.text import html_to_text
 
@@ -116,7 +119,35 @@ def render_email(
     subject = _render("subject", template.subject, _PLAIN_ENV, context)
     html = _render("html", template.html, _HTML_ENV, context)
     text = _render("text", template.text, _PLAIN_ENV, context) if template.text else html_to_text(html)
+    if send_id and settings.TRACKING_ENABLED:
+        html = add_tracking(html, send_id)
     return RenderedEmail(subject=_one_line(subject), html=html, text=text)
+
+
+_LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+def add_tracking(html: str, send_id: str) -> str:
+    """Rewrites http(s) links through the signed click redirect and adds the open pixel.
+    mailto:, tel:, #anchors and our own links (unsubscribe) are left alone."""
+    own = f"{settings.PUBLIC_BASE_URL}/"
+
+    def rewrite(match: re.Match[str]) -> str:
+        href = html_unescape(match.group(3)).strip()
+        if not href.lower().startswith(("http://", "https://")) or href.startswith(own):
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}{escape(click_url(send_id, href))}{match.group(2)}"
+
+    html = _LINK.sub(rewrite, html)
+    pixel = (
+        f'<img src="{escape(open_pixel_url(send_id))}" width="1" height="1" alt="" '
+        'style="display:block;width:1px;height:1px;border:0">'
+    )
+    ends = list(_BODY_END.finditer(html))
+    if not ends:
+        return html + pixel
+    return html[: ends[-1].start()] + pixel + html[ends[-1].start() :]
 
 
 def build_context(*, recipient: Recipient, variables: Mapping[str, Any], send_id: str | None) -> dict[str, Any]:

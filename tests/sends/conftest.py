@@ -70,3 +70,21 @@ def ses(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSes]:
 
         monkeypatch.setattr(SESBackend, "send_raw_email", send_raw_email)
         yield fake
+
+
+@pytest.fixture
+def sns(settings: Any) -> Iterator[Any]:
+    """A trusted SNS topic whose signing certificate is served locally."""
+    import responses
+
+    import sends.sns
+    from tests.sends.sns import CERT_URL, TOPIC, FakeSns
+
+    settings.AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS = [TOPIC]
+    fake = FakeSns()
+    sends.sns._certificates.clear()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
+        http.get(CERT_URL, body=fake.pem)
+        fake.http = http
+        yield fake
+    sends.sns._certificates.clear()

@@ -3,6 +3,7 @@
 import pytest
 
 from contacts.models import Contact
+from kraiter.links import read_click_token
 from sends.models import Send, SendContent
 from tests.factories import ContactFactory, TemplateFactory
 from tests.openapi import assert_matches_schema
@@ -40,8 +41,9 @@ def test_send_returns_the_queued_send_and_creates_the_contact(api, template):
     contact = Contact.objects.get(organisation=api.organisation)
     assert stored.contact_id == contact.id and contact.email == "alice@example.com"
     content = SendContent.objects.get(send=stored)
-    assert "https://app.example.com/r?t=abc" in content.html and "24 hours" in content.html
-    assert "/unsubscribe/" in content.html
+    assert "24 hours" in content.html and "/unsubscribe/" in content.html
+    click_token = content.html.split("/t/c/")[1].split('"')[0]
+    assert read_click_token(click_token) == (stored.id, "https://app.example.com/r?t=abc")  # tracked link
     assert content.text.startswith("Hi Alice, reset (https://app.example.com/r?t=abc)")
 
 

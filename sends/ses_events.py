@@ -1,0 +1,116 @@
+"""SES event notifications (from the webhook or an import) turned into engagement events.
+
+The webhook (sends.webhooks) and `import_ses_events` both come through here: a notification is
+stored first (unique on its SNS MessageId), then applied once, then marked processed.
+"""
+
+import hashlib
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sends.delivery import SEND_ID_HEADER
+from sends.engagement import EngagementEvent, engagement_record, send_find
+from sends.models import SesNotification
+
+logger = logging.getLogger("kraiter.engagement")
+
+# SES eventType (or notificationType) → (our event, the key of its detail object in the message)
+SES_EVENT_TYPES: dict[str, tuple[str, str]] = {
+    "Send": ("sent", "send"),
+    "Delivery": ("delivered", "delivery"),
+    "Open": ("opened", "open"),
+    "Click": ("clicked", "click"),
+    "Bounce": ("bounced", "bounce"),
+    "Complaint": ("complained", "complaint"),
+    "Reject": ("rejected", "reject"),
+    "Rendering Failure": ("rejected", "failure"),
+    "DeliveryDelay": ("delayed", "deliveryDelay"),
+}
+
+
+def ses_message_apply(message: dict[str, Any]) -> bool:
+    """Applies one SES event message (the JSON inside an SNS notification); False when it is
+    not an event we know or names no send of ours."""
+    event_type = str(message.get("eventType") or message.get("notificationType") or "")
+    if event_type not in SES_EVENT_TYPES:
+        logger.info("Ignoring SES event of type %r", event_type)
+        return False
+    event, detail_key = SES_EVENT_TYPES[event_type]
+    mail = message.get("mail") or {}
+    detail = message.get(detail_key) or {}
+    send_id = send_find(
+        send_id=_tag(mail, "send_id") or _header(mail, SEND_ID_HEADER), ses_message_id=mail.get("messageId")
+    )
+    if send_id is None:
+        logger.info("SES %s event for message %s matches no send", event_type, mail.get("messageId"))
+        return False
+    at = _timestamp(detail.get("timestamp") or mail.get("timestamp"))
+    return engagement_record(send_id=send_id, event=EngagementEvent(event, at, **_specifics(event_type, detail)))
+
+
+def ses_notification_store(*, notification: dict[str, Any], event_type: str = "") -> SesNotification | None:
+    """Keeps the raw notification; None when it was already stored and processed (a duplicate)."""
+    key = (
+        str(notification.get("MessageId") or "")
+        or "sha256:" + hashlib.sha256(json.dumps(notification, sort_keys=True).encode()).hexdigest()
+    )
+    try:
+        with transaction.atomic():
+            return SesNotification.objects.create(
+                message_id=key[:100],
+                topic_arn=str(notification.get("TopicArn") or "")[:256],
+                event_type=event_type[:40],
+                body=notification,
+            )
+    except IntegrityError:
+        stored = SesNotification.objects.get(message_id=key[:100])
+        return None if stored.processed_at else stored
+
+
+def ses_notification_mark(*, stored: SesNotification, error: str = "") -> None:
+    SesNotification.objects.filter(pk=stored.pk).update(
+        processed_at=None if error else timezone.now(), error=error[:2000]
+    )
+
+
+def ses_event_type(message: dict[str, Any]) -> str:
+    return str(message.get("eventType") or message.get("notificationType") or "")
+
+
+def _specifics(event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    if event_type == "Bounce":
+        reason = f"{detail.get('bounceType', '')}/{detail.get('bounceSubType', '')}"
+        return {"permanent": detail.get("bounceType") == "Permanent", "detail": reason}
+    if event_type == "Reject":
+        return {"detail": f"Rejected by SES: {detail.get('reason', 'unknown reason')}"}
+    if event_type == "Rendering Failure":
+        return {"detail": f"SES could not render the message: {detail.get('errorMessage', '')}"}
+    if event_type == "DeliveryDelay":
+        return {"detail": str(detail.get("delayType", "unknown"))}
+    if event_type == "Click":
+        return {"detail": str(detail.get("link", ""))}
+    return {}
+
+
+def _tag(mail: dict[str, Any], name: str) -> str | None:
+    values = (mail.get("tags") or {}).get(name) or []
+    return str(values[0]) if values else None
+
+
+def _header(mail: dict[str, Any], name: str) -> str | None:
+    for header in mail.get("headers") or []:
+        if str(header.get("name", "")).lower() == name.lower():
+            return str(header.get("value", "")).strip()
+    return None
+
+
+def _timestamp(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return timezone.now()

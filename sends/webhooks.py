@@ -1,0 +1,75 @@
+"""POST /webhooks/ses/: SES event notifications over SNS, through django-ses's view.
+
+django-ses parses the notification and emits its signals (sends.receivers applies them). This
+subclass adds what it leaves out: SNS signature versions 1 and 2 with a strict certificate
+host, a trusted-topic list that fails closed, a one-hour freshness window, storing the raw
+notification before anything is applied (2xx only once it is stored; a failure to apply is a
+500 so SNS retries), and the Reject, Rendering Failure and DeliveryDelay events.
+"""
+
+import json
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from django_ses.views import SESEventWebhookView
+
+from sends.ses_events import ses_event_type, ses_message_apply, ses_notification_mark, ses_notification_store
+from sends.sns import UntrustedMessage, verify_sns_message
+
+logger = logging.getLogger("kraiter.sns")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class SesWebhookView(SESEventWebhookView):
+    _verified_signature: str | None = None
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            notification = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            return HttpResponseBadRequest("The body is not JSON.")
+        if not isinstance(notification, dict):
+            return HttpResponseBadRequest("The body is not an SNS message.")
+        try:
+            verify_sns_message(notification)
+        except UntrustedMessage as exc:
+            logger.warning("Refused SNS message %s: %s", notification.get("MessageId"), exc)
+            return HttpResponseBadRequest("The message could not be verified.")
+        self._verified_signature = notification.get("Signature")
+        stored = ses_notification_store(notification=notification, event_type=_event_type(notification))
+        if stored is None:
+            return HttpResponse()  # already stored and applied: a redelivery changes nothing
+        try:
+            with transaction.atomic():
+                response = super().post(request, *args, **kwargs)
+        except Exception as exc:
+            logger.exception("Could not apply SNS message %s; SNS will retry", stored.message_id)
+            ses_notification_mark(stored=stored, error=f"{type(exc).__name__}: {exc}")
+            return HttpResponse("Stored, not yet applied.", status=500)
+        ses_notification_mark(stored=stored)
+        return response
+
+    def verify_event_message(self, notification: dict[str, Any]) -> bool:
+        # post() verified this very message (signature, certificate, age, topic) before storing it.
+        return self._verified_signature is not None and notification.get("Signature") == self._verified_signature
+
+    def verify_event_topic(self, notification: dict[str, Any]) -> bool:
+        return self.verify_event_message(notification)
+
+    def handle_unknown_event_type(self, notification: dict[str, Any], message: dict[str, Any]) -> None:
+        """django-ses has no signal for Reject, Rendering Failure and DeliveryDelay: apply them here."""
+        if not ses_message_apply(message):
+            super().handle_unknown_event_type(notification, message)
+
+
+def _event_type(notification: dict[str, Any]) -> str:
+    if notification.get("Type") != "Notification":
+        return str(notification.get("Type", ""))
+    try:
+        return ses_event_type(json.loads(notification.get("Message") or "{}"))
+    except (ValueError, AttributeError):
+        return ""

@@ -1,0 +1,133 @@
+"""Our open pixel, click redirect and one-click unsubscribe (API.md 9)."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from contacts.models import Contact
+from kraiter.links import click_url, open_pixel_url, unsubscribe_url
+from scheduling.models import ScheduledSend
+from sends.models import SendContent
+from sends.services import send_transactional
+from sends.tracking import PIXEL
+from tests.factories import ContactFactory, SendFactory, TemplateFactory
+
+LINKS = (
+    '<html><body><p><a href="https://example.com/pricing?a=1&amp;b=2">Pricing</a> '
+    "<a href='http://example.com/plain'>Plain</a> <a href=\"mailto:help@example.com\">Mail</a> "
+    '<a href="tel:+441234">Call</a> <a href="#top">Top</a> <a href="{{ unsubscribeUrl }}">Unsubscribe</a></p></body></html>'
+)
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+@pytest.fixture
+def send(organisation):
+    return SendFactory(organisation=organisation, status="delivered")
+
+
+def test_the_open_pixel_records_the_first_open(client, send):
+    url = path_of(open_pixel_url(send.id))
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/gif" and response.content == PIXEL
+    send.refresh_from_db()
+    first = send.opened_at
+    assert first is not None and send.status == "delivered"
+    client.get(url)
+    send.refresh_from_db()
+    assert send.opened_at == first
+
+
+def test_a_click_redirects_and_records_click_and_open(client, send):
+    response = client.get(path_of(click_url(send.id, "https://example.com/docs?x=1")))
+    assert response.status_code == 302 and response["Location"] == "https://example.com/docs?x=1"
+    send.refresh_from_db()
+    assert send.clicked_at is not None and send.opened_at == send.clicked_at
+
+
+@pytest.mark.parametrize("kind", ["open", "click"])
+def test_tampered_tokens_are_404_and_never_redirect(client, send, kind):
+    url = path_of(open_pixel_url(send.id) if kind == "open" else click_url(send.id, "https://example.com/"))
+    tampered = url[:-6] + ("x" if url[-6] != "x" else "y") + url[-5:]
+    response = client.get(tampered)
+    assert response.status_code == 404 and "Location" not in response
+    forged = path_of(click_url(send.id, "https://example.com/")).replace("/t/c/", "/t/c/A")
+    assert client.get(forged).status_code == 404
+    send.refresh_from_db()
+    assert send.opened_at is None and send.clicked_at is None
+
+
+def test_links_are_rewritten_at_render_time_except_mail_phone_anchors_and_unsubscribe(organisation):
+    TemplateFactory(organisation=organisation, slug="links", html=LINKS)
+    created = send_transactional(organisation=organisation, to="lin@example.com", template_id="links", variables={})
+    html = SendContent.objects.get(send=created).html
+    assert html.count("/t/c/") == 2
+    assert 'href="mailto:help@example.com"' in html and 'href="tel:+441234"' in html and 'href="#top"' in html
+    assert f'href="{unsubscribe_url(created.id)}"' in html
+    assert html.index("/t/o/") < html.index("</body>")
+    text = SendContent.objects.get(send=created).text
+    assert "https://example.com/pricing?a=1&b=2" in text  # the text part keeps the real links
+
+
+def test_a_rewritten_link_leads_to_its_original_destination(client, organisation):
+    TemplateFactory(organisation=organisation, slug="links", html=LINKS)
+    created = send_transactional(organisation=organisation, to="lin@example.com", template_id="links", variables={})
+    html = SendContent.objects.get(send=created).html
+    first = html.split('href="')[1].split('"')[0].replace("&amp;", "&")
+    response = client.get(path_of(first))
+    assert response["Location"] == "https://example.com/pricing?a=1&b=2"
+
+
+def test_tracking_can_be_turned_off(organisation, settings):
+    settings.TRACKING_ENABLED = False
+    TemplateFactory(organisation=organisation, slug="links", html=LINKS)
+    created = send_transactional(organisation=organisation, to="lin@example.com", template_id="links", variables={})
+    html = SendContent.objects.get(send=created).html
+    assert "/t/c/" not in html and "/t/o/" not in html
+    assert 'href="https://example.com/pricing?a=1&amp;b=2"' in html
+
+
+def test_the_unsubscribe_page_asks_first_and_get_changes_nothing(client, send):
+    url = path_of(unsubscribe_url(send.id))
+    response = client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<form" in page and 'method="post"' in page and send.email in page
+    assert Contact.objects.get(pk=send.contact_id).unsubscribed is False
+
+
+def test_one_click_post_unsubscribes_without_csrf_or_login_and_cancels_scheduled_sends(send, api):
+    from django.test import Client
+
+    contact = send.contact
+    TemplateFactory(organisation=api.organisation, slug="later")
+    api.put("/api/sequences/later", {"name": "Later", "definition": "steps: [{delay: 1d}, {send: later}]"})
+    api.post("/api/sequences/later/activate")
+    api.post("/api/sequences/later/enrol", {"contactId": contact.id})
+    strict = Client(enforce_csrf_checks=True)
+    url = path_of(unsubscribe_url(send.id))
+    response = strict.post(url, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    contact.refresh_from_db()
+    assert contact.unsubscribed is True and contact.unsubscribed_at is not None
+    assert not ScheduledSend.objects.filter(contact=contact).exists()
+    again = strict.post(url, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert again.status_code == 200  # idempotent
+    assert "You are unsubscribed" in strict.get(url).content.decode()
+    assert api.get(f"/api/contacts/{contact.id}").json()["unsubscribed"] is True
+
+
+def test_a_tampered_unsubscribe_token_is_404(client, send):
+    url = path_of(unsubscribe_url(send.id))
+    assert client.post(url[:-1] + ("A" if url[-1] != "A" else "B")).status_code == 404
+    assert Contact.objects.get(pk=send.contact_id).unsubscribed is False
+    assert client.put(url).status_code == 405
+
+
+def test_unsubscribing_a_deleted_contact_is_harmless(client, organisation):
+    contact = ContactFactory(organisation=organisation)
+    send = SendFactory(organisation=organisation, contact=contact)
+    contact.delete()
+    assert client.post(path_of(unsubscribe_url(send.id))).status_code == 200

@@ -1,0 +1,290 @@
+"""POST /webhooks/ses/: SES events over SNS, verified, stored, applied once (API.md 9)."""
+
+import base64
+import copy
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+
+from contacts.models import Contact
+from scheduling.models import ScheduledSend
+from sends.models import SesNotification
+from tests.factories import ContactFactory, SendFactory
+from tests.sends import ses_examples
+from tests.sends.sns import CERT_URL
+
+
+def post(client, notification):
+    return client.post("/webhooks/ses/", data=json.dumps(notification), content_type="text/plain; charset=UTF-8")
+
+
+def at(minutes: float) -> str:
+    moment = datetime(2026, 11, 1, 12, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@pytest.fixture
+def sent(organisation):
+    contact = ContactFactory(organisation=organisation, email="rita@example.com")
+    return SendFactory(
+        organisation=organisation, contact=contact, status="sent", ses_message_id="0100018f-ses-1",
+        sent_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def ses_event(send, kind, minutes=1.0, *, by_tag=True, **extra):
+    return ses_examples.event(
+        kind, message_id=send.ses_message_id, send_id=send.id if by_tag else None, recipient=send.email,
+        at=at(minutes), **extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_a_delivery_is_verified_stored_and_applied(client, sns, sent, version):
+    notification = sns.notification(ses_event(sent, "Delivery", 0.5), version=version)
+    response = post(client, notification)
+    assert response.status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == "delivered" and sent.delivered_at == datetime(2026, 11, 1, 12, 0, 30, tzinfo=UTC)
+    stored = SesNotification.objects.get()
+    assert stored.message_id == notification["MessageId"] and stored.processed_at and stored.event_type == "Delivery"
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra", "status", "field"),
+    [
+        ("Send", {}, "sent", "sent_at"),
+        ("Open", {}, "sent", "opened_at"),
+        ("Click", {}, "sent", "clicked_at"),
+        ("Bounce", {"bounce_type": "Transient"}, "bounced", "bounced_at"),
+        ("Bounce", {"bounce_type": "Permanent"}, "bounced", "bounced_at"),
+        ("Complaint", {}, "complained", "complained_at"),
+    ],
+)
+def test_every_event_type_sets_its_timestamp_and_status(client, sns, sent, kind, extra, status, field):
+    assert post(client, sns.notification(ses_event(sent, kind, 2, **extra))).status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == status
+    assert getattr(sent, field) is not None
+    if kind == "Click":
+        assert sent.opened_at == sent.clicked_at  # a click implies an open
+
+
+def test_events_without_our_tags_are_matched_by_ses_message_id(client, sns, sent):
+    post(client, sns.notification(ses_event(sent, "Delivery", by_tag=False)))
+    sent.refresh_from_db()
+    assert sent.status == "delivered"
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("Reject", "Bad content"), ("Rendering Failure", "rendering data")])
+def test_reject_and_rendering_failure_end_the_send_as_rejected(client, sns, sent, kind, reason):
+    assert post(client, sns.notification(ses_event(sent, kind))).status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == "rejected" and reason in sent.rejection_reason
+    assert SesNotification.objects.get().event_type == kind
+
+
+def test_a_delivery_delay_is_stored_and_shown(client, sns, sent):
+    post(client, sns.notification(ses_event(sent, "DeliveryDelay")))
+    sent.refresh_from_db()
+    assert sent.status == "sent" and "TransientCommunicationFailure" in sent.last_error
+
+
+def test_a_permanent_bounce_suppresses_the_contact_and_cancels_its_scheduled_sends(client, sns, sent, api):
+    contact = sent.contact
+    _schedule_a_send_for(api, contact)
+    post(client, sns.notification(ses_event(sent, "Bounce", bounce_type="Permanent")))
+    contact.refresh_from_db()
+    assert (contact.suppressed, contact.suppression_reason) == (True, "bounced")
+    assert not ScheduledSend.objects.filter(contact=contact).exists()
+
+
+def _schedule_a_send_for(api, contact):
+    from tests.factories import TemplateFactory
+
+    TemplateFactory(organisation=api.organisation, slug="nudge")
+    api.put("/api/sequences/nudge", {"name": "Nudge", "definition": "steps: [{delay: 1d}, {send: nudge}]"})
+    api.post("/api/sequences/nudge/activate")
+    api.post("/api/sequences/nudge/enrol", {"contactId": contact.id})
+    assert ScheduledSend.objects.filter(contact=contact).exists()
+
+
+def test_a_transient_bounce_does_not_suppress(client, sns, sent):
+    post(client, sns.notification(ses_event(sent, "Bounce", bounce_type="Transient")))
+    assert Contact.objects.get(pk=sent.contact_id).suppressed is False
+
+
+def test_a_complaint_suppresses(client, sns, sent):
+    post(client, sns.notification(ses_event(sent, "Complaint")))
+    contact = Contact.objects.get(pk=sent.contact_id)
+    assert (contact.suppressed, contact.suppression_reason) == (True, "complained")
+
+
+def test_a_redelivered_notification_changes_nothing(client, sns, sent):
+    notification = sns.notification(ses_event(sent, "Open", 5))
+    post(client, notification)
+    sent.refresh_from_db()
+    first = sent.opened_at
+    assert post(client, notification).status_code == 200
+    sent.refresh_from_db()
+    assert sent.opened_at == first and SesNotification.objects.count() == 1
+
+
+def test_a_failure_to_apply_is_a_500_with_the_notification_kept_for_the_retry(client, sns, sent):
+    notification = sns.notification(ses_event(sent, "Delivery"))
+    with mock.patch("sends.ses_events.engagement_record", side_effect=RuntimeError("database hiccup")):
+        assert post(client, notification).status_code == 500
+    stored = SesNotification.objects.get()
+    assert stored.processed_at is None and "database hiccup" in stored.error
+    sent.refresh_from_db()
+    assert sent.status == "sent"
+    assert post(client, notification).status_code == 200  # SNS retries
+    sent.refresh_from_db()
+    assert sent.status == "delivered"
+    assert SesNotification.objects.get().processed_at is not None
+
+
+def _flip_message_byte(n):
+    n["Message"] = n["Message"].replace('"Delivery"', '"Delivere"', 1)
+
+
+def _other_topic(n):
+    n["TopicArn"] = "arn:aws:sns:us-east-1:999999999999:attacker"
+
+
+def _old(n):
+    n["Timestamp"] = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _http_certificate(n):
+    n["SigningCertURL"] = CERT_URL.replace("https://", "http://")
+
+
+def _foreign_host(n):
+    n["SigningCertURL"] = "https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-x.pem"
+
+
+def _wrong_version(n):
+    n["SignatureVersion"] = "2"  # signed with SHA1 (version 1)
+
+
+def _unknown_version(n):
+    n["SignatureVersion"] = "3"
+
+
+def _garbled_signature(n):
+    n["Signature"] = base64.b64encode(b"\x00" * 256).decode()
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        _flip_message_byte,
+        _other_topic,
+        _old,
+        _http_certificate,
+        _foreign_host,
+        _wrong_version,
+        _unknown_version,
+        _garbled_signature,
+    ],
+)
+def test_mutants_are_refused_with_no_database_write(client, sns, sent, mutate, django_assert_max_num_queries):
+    notification = sns.notification(ses_event(sent, "Delivery"))
+    mutated = copy.deepcopy(notification)
+    mutate(mutated)
+    with django_assert_max_num_queries(0):
+        response = post(client, mutated)
+    assert response.status_code == 400
+    assert not SesNotification.objects.exists()
+    sent.refresh_from_db()
+    assert sent.status == "sent"
+
+
+def test_a_topic_resigned_by_someone_else_is_refused(client, sns, sent, settings):
+    from tests.sends.sns import FakeSns
+
+    attacker = FakeSns()  # a valid signature, but not by the certificate at the SNS URL
+    notification = attacker.notification(ses_event(sent, "Delivery"))
+    assert post(client, notification).status_code == 400
+    settings.AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS = []
+    assert post(client, sns.notification(ses_event(sent, "Delivery"))).status_code == 400  # fails closed
+    assert not SesNotification.objects.exists()
+
+
+def test_subscription_confirmation_only_for_trusted_topics(client, sns, db):
+    with mock.patch("django_ses.utils.urlopen") as fetch:
+        assert post(client, sns.subscription()).status_code == 200
+        fetch.assert_called_once()
+        assert fetch.call_args.args[0].startswith("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription")
+    with mock.patch("django_ses.utils.urlopen") as fetch:
+        untrusted = sns.subscription(TopicArn="arn:aws:sns:us-east-1:999999999999:attacker")
+        assert post(client, untrusted).status_code == 400
+        fetch.assert_not_called()
+
+
+def test_bad_json_is_400(client, sns, db):
+    assert client.post("/webhooks/ses/", data="{not json", content_type="text/plain").status_code == 400
+    assert client.post("/webhooks/ses/", data="[1]", content_type="text/plain").status_code == 400
+    assert client.get("/webhooks/ses/").status_code == 405
+
+
+SCENARIOS = [
+    ["Send", "Delivery", "Open", "Click"],
+    ["Send", "Delivery", "Open", "Open"],
+    ["Send", "Bounce"],
+    ["Send", "Bounce:Transient", "Delivery"],
+    ["Send", "Delivery", "Complaint"],
+    ["Send", "DeliveryDelay", "Delivery", "Click"],
+    ["Send", "Reject"],
+    ["Delivery", "Open", "Click", "Click"],
+]
+
+
+def _scenario_events(send, scenario):
+    events = []
+    for minute, step in enumerate(scenario, start=1):
+        kind, _, bounce_type = step.partition(":")
+        extra = {"bounce_type": bounce_type or "Permanent"} if kind == "Bounce" else {}
+        events.append(ses_event(send, kind, minute, **extra))
+    return events
+
+
+def _state(send):
+    send.refresh_from_db()
+    contact = Contact.objects.get(pk=send.contact_id)
+    return (
+        send.status, send.sent_at, send.delivered_at, send.opened_at, send.clicked_at, send.bounced_at,
+        send.complained_at, contact.suppressed, contact.suppression_reason,
+    )  # fmt: skip
+
+
+def test_three_shuffled_deliveries_of_every_event_equal_one_in_order_delivery(client, sns, organisation):
+    """1,000 sends, each with a life of several SES events: delivered once in order to one copy,
+    and three times in random order to another. Both copies end in the same state."""
+    rng = random.Random(20261121)
+    pairs, in_order, shuffled = [], [], []
+    for n in range(1000):
+        scenario = SCENARIOS[n % len(SCENARIOS)]
+        copies = []
+        for copy_name in ("a", "b"):
+            contact = ContactFactory(organisation=organisation, email=f"{copy_name}{n}@example.com")
+            copies.append(
+                SendFactory(
+                    organisation=organisation, contact=contact, status="queued", ses_message_id=f"ses-{copy_name}-{n}"
+                )
+            )
+        pairs.append(copies)
+        in_order += [sns.notification(e) for e in _scenario_events(copies[0], scenario)]
+        notifications = [sns.notification(e) for e in _scenario_events(copies[1], scenario)]
+        shuffled += notifications * 3
+    rng.shuffle(shuffled)
+    for notification in in_order + shuffled:
+        assert post(client, notification).status_code == 200
+    for first, second in pairs:
+        assert _state(first) == _state(second), (first.id, second.id)
+    statuses = {_state(first)[0] for first, _ in pairs}
+    assert statuses == {"delivered", "bounced", "complained", "rejected"}
