@@ -11,6 +11,8 @@ from rest_framework.routers import SimpleRouter
 from contacts.views import ContactViewSet, EventViewSet
 from kraiter.api.errors import api_not_found
 from kraiter.views import ApiKeyViewSet, TenantViewSet
+from metrics.dashboard import metrics_dashboard
+from metrics.views import MetricsViewSet
 from scheduling.views import ContactScheduledViewSet, ScheduledSendViewSet, SequenceViewSet
 from sends.tracking import click_redirect, open_pixel
 from sends.unsubscribe import unsubscribe
@@ -37,6 +39,7 @@ schema_view = SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, 
 docs_view = SpectacularSwaggerView.as_view(url_name="api-schema", **_public)
 
 urlpatterns = [
+    path("admin/metrics/", admin.site.admin_view(metrics_dashboard), name="metrics-dashboard"),
     path("admin/", admin.site.urls),
     path("webhooks/ses/", SesWebhookView.as_view(), name="ses-webhook"),
     path("t/o/<str:token>.gif", open_pixel, name="track-open"),
@@ -47,6 +50,13 @@ urlpatterns = [
     re_path(r"^api/tenant/?$", TenantViewSet.as_view({"get": "retrieve"}), name="tenant"),
     re_path(r"^api/send/?$", SendViewSet.as_view({"post": "create"}), name="send"),
     re_path(r"^api/events/?$", EventViewSet.as_view({"post": "create"}), name="events"),
+    re_path(r"^api/metrics/?$", MetricsViewSet.as_view({"get": "tenant"}), name="metrics"),
+    re_path(
+        r"^api/metrics/sequences/(?P<pk>[^/]+)/?$", MetricsViewSet.as_view({"get": "sequence"}), name="metrics-sequence"
+    ),
+    re_path(
+        r"^api/metrics/templates/(?P<pk>[^/]+)/?$", MetricsViewSet.as_view({"get": "template"}), name="metrics-template"
+    ),
     re_path(
         r"^api/contacts/(?P<contact_id>[^/]+)/scheduled/?$",
         ContactScheduledViewSet.as_view({"get": "list"}),

@@ -1,0 +1,37 @@
+"""The admin's metrics page shows the same numbers as the API, drawn without the internet."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from sends.engagement import EngagementEvent, engagement_record
+from tests.factories import SendFactory
+
+
+@pytest.fixture
+def staff(client, db):
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@example.com", "pw"))
+    return client
+
+
+def test_the_dashboard_matches_the_api(staff, api):
+    for n in range(3):
+        send = SendFactory(organisation=api.organisation)
+        engagement_record(send_id=send.id, event=EngagementEvent("sent", timezone.now() - timedelta(days=n)))
+        if n:
+            engagement_record(send_id=send.id, event=EngagementEvent("delivered", timezone.now() - timedelta(days=n)))
+    page = staff.get(f"/admin/metrics/?organisation={api.organisation.id}").content.decode()
+    totals = api.get("/api/metrics").json()["totals"]
+    for name, value in totals.items():
+        assert f'<td class="total-{name}">{value}</td>' in page
+    assert "<svg" in page and "<polyline" in page
+    assert "66.7%" in page  # delivery rate: 2 of 3
+    assert not re.search(r'(src|href)="https?://', page), "the admin must work without the internet"
+
+
+def test_the_dashboard_needs_a_staff_login(client, db):
+    response = client.get("/admin/metrics/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
