@@ -34,6 +34,8 @@ class Contact(models.Model):
             models.UniqueConstraint("organisation", Lower("email"), name="contact_org_email_ci_uniq"),
         ]
         indexes = [
+            # The admin's search for a person by address, across organisations.
+            models.Index(Lower("email"), name="contact_email_idx"),
             # GET /api/contacts, newest first.
             models.Index(fields=["organisation", "-id"], name="contact_org_id_idx"),
             # GET /api/contacts?suppressed=true and ?unsubscribed=true (few rows: partial indexes).

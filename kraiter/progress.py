@@ -2,6 +2,7 @@
 
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -23,3 +24,21 @@ class ProgressBar:
         line = f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} ({rate:.0f}/s)"
         self.stream.write(line + ("\n" if done >= total else ""))
         self.stream.flush()
+
+
+class FileProgress:
+    """Reads a file as text lines while counting the bytes, so a bar can show how far it got."""
+
+    def __init__(self, path: str, *, encoding: str = "utf-8-sig") -> None:
+        import os
+
+        self.path = path
+        self.size = max(os.path.getsize(path), 1)
+        self.done = 0
+        self.encoding = encoding
+
+    def lines(self) -> Iterator[str]:
+        with open(self.path, "rb") as handle:
+            for raw in handle:
+                self.done += len(raw)
+                yield raw.decode(self.encoding if self.done == len(raw) else "utf-8")

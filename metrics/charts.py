@@ -55,8 +55,8 @@ def line_chart(
         ((COLOURS.get(name, "#000"), name) for name in series),
     )
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" aria-label="engagement chart">'
-        "{}{}{}</svg><div>{}</div>",
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" style="width:100%;height:auto" role="img" '
+        'aria-label="engagement chart">{}{}{}</svg><div>{}</div>',
         width,
         height,
         grid,

@@ -25,10 +25,10 @@ from typing import Any
 import yaml
 
 from kraiter.api.fields import SLUG_PATTERN
+from kraiter.durations import parse_duration
 
 MAX_STEPS = 200
 MAX_DEFINITION_BYTES = 64 * 1024
-MAX_DELAY_SECONDS = 366 * 24 * 3600
 OPERATORS = (
     "equals",
     "notEquals",
@@ -39,8 +39,6 @@ OPERATORS = (
     "exists",
     "notExists",
 )
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"(?:\d{1,6}[mhdw])+")
 _PROPERTY = re.compile(r"contact\.(?:email|properties(?:\.[A-Za-z0-9_\-]{1,100}){1,5})|event\.[A-Za-z0-9_.:\-]{1,100}")
 _EVENT_NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 
@@ -59,18 +57,6 @@ class Definition:
     @property
     def templates(self) -> list[str]:
         return [step["template"] for step in self.steps if step["type"] == "email"]
-
-
-def parse_duration(text: str) -> int:
-    """`30m`, `2h`, `3d`, `1w`, `1d12h` → seconds."""
-    if not isinstance(text, str) or not _DURATION.fullmatch(text.strip()):
-        raise ValueError(f"'{text}' is not a duration (an integer and m, h, d or w; several may be combined: 1d12h)")
-    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"(\d+)([mhdw])", text))
-    if seconds <= 0:
-        raise ValueError("a delay must be longer than zero")
-    if seconds > MAX_DELAY_SECONDS:
-        raise ValueError("a delay may be at most 366 days")
-    return seconds
 
 
 def parse_definition(source: Any, *, extra_triggers: list[str] | None = None) -> Definition:

@@ -1,6 +1,11 @@
-"""Staff browse the send log: newest first, filters on indexed columns, no full COUNT."""
+"""Staff browse the send log: "did Alice get her password reset, and what happened to it?"
 
-from typing import Any
+Lists are per organisation by default, newest first, filtered on indexed columns, and never
+count more than 10,001 rows. Search finds a send by email, id or SES message id across all
+organisations.
+"""
+
+from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -8,10 +13,28 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from kraiter.admin_tools import BoundedCountPaginator, email_preview
+from kraiter.admin_tools import (
+    CreatedFilter,
+    LargeTableAdmin,
+    OrganisationFilter,
+    admin_link,
+    email_preview,
+    html_table,
+)
+from kraiter.api.fields import format_timestamp
 from kraiter.api.ids import is_valid_id
-from sends.models import Send, SendContent
+from sends.models import Send, SendContent, SesNotification
 from templates_app.models import Template
+
+TIMELINE = [
+    ("created", "created_at"),
+    ("handed to SES", "sent_at"),
+    ("delivered", "delivered_at"),
+    ("first opened", "opened_at"),
+    ("first clicked", "clicked_at"),
+    ("bounced", "bounced_at"),
+    ("complained", "complained_at"),
+]
 
 
 class TemplateFilter(admin.SimpleListFilter):
@@ -28,63 +51,27 @@ class TemplateFilter(admin.SimpleListFilter):
         return queryset.filter(template_slug=self.value()) if self.value() else queryset
 
 
+class SendCreatedFilter(CreatedFilter):
+    prefix = "snd"
+
+
 @admin.register(Send)
-class SendAdmin(admin.ModelAdmin):
+class SendAdmin(LargeTableAdmin):
     list_display = ["id", "email", "template_slug", "status", "source", "created_at", "sent_at"]
-    list_filter = ["status", "source", TemplateFilter]
+    list_filter = [OrganisationFilter, "status", "source", TemplateFilter, SendCreatedFilter]
     list_select_related = ["organisation"]
     search_fields = ["email"]
     search_help_text = "An email address, a send id (snd_...) or an SES message id."
     ordering = ["-id"]
-    paginator = BoundedCountPaginator
-    show_full_result_count = False
-    list_per_page = 50
-    readonly_fields = [
-        "id",
-        "organisation",
-        "contact_id",
-        "email",
-        "template_slug",
-        "template_name",
-        "subject",
-        "status",
-        "rejection_reason",
-        "source",
-        "source_id",
-        "step",
-        "created_at",
-        "sent_at",
-        "delivered_at",
-        "opened_at",
-        "clicked_at",
-        "bounced_at",
-        "complained_at",
-        "ses_message_id",
-        "attempts",
-        "last_error",
-        "rendered_html",
-        "rendered_text",
+    sections: list[tuple[str | None, list[str]]] = [
+        (None, ["id", "organisation", "contact_link", "email", "subject", "status", "rejection_reason"]),
+        ("Template and source", ["template_slug", "template_name", "source", "source_id", "step"]),
+        ("Timeline", ["timeline", "ses_events"]),
+        ("Delivery", ["ses_message_id", "attempts", "last_error"]),
+        ("Rendered email", ["rendered_html", "rendered_text"]),
     ]
-    fieldsets = [
-        (None, {"fields": ["id", "organisation", "contact_id", "email", "subject", "status", "rejection_reason"]}),
-        ("Template and source", {"fields": ["template_slug", "template_name", "source", "source_id", "step"]}),
-        (
-            "Timeline",
-            {
-                "fields": [
-                    "created_at",
-                    "sent_at",
-                    "delivered_at",
-                    "opened_at",
-                    "clicked_at",
-                    "bounced_at",
-                    "complained_at",
-                ]
-            },
-        ),
-        ("Delivery", {"fields": ["ses_message_id", "attempts", "last_error"]}),
-        ("Rendered email", {"fields": ["rendered_html", "rendered_text"]}),
-    ]
+    fieldsets = [(title, {"fields": cast(Any, fields)}) for title, fields in sections]
+    readonly_fields = [field for _, fields in sections for field in fields]
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Send], search_term: str) -> Any:
         """Exact, indexed lookups only: a send id, an email address or an SES message id."""
@@ -103,6 +90,26 @@ class SendAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Send | None = None) -> bool:
         return False
 
+    @admin.display(description="contact")
+    def contact_link(self, send: Send) -> Any:
+        return admin_link("contacts.contact", send.contact_id) if send.contact_id else "-"
+
+    @admin.display(description="what happened")
+    def timeline(self, send: Send) -> Any:
+        moments = [(getattr(send, field), label) for label, field in TIMELINE if getattr(send, field)]
+        return html_table(["when (UTC)", "what"], [[format_timestamp(at), label] for at, label in sorted(moments)])
+
+    @admin.display(description="SES notifications")
+    def ses_events(self, send: Send) -> Any:
+        if not send.ses_message_id:
+            return "None"
+        notifications = SesNotification.objects.filter(ses_message_id=send.ses_message_id).order_by("received_at")
+        rows = [
+            [format_timestamp(n.received_at), n.event_type, "applied" if n.processed_at else f"not applied: {n.error}"]
+            for n in notifications[:50]
+        ]
+        return html_table(["received (UTC)", "event", "state"], rows)
+
     @admin.display(description="HTML")
     def rendered_html(self, send: Send) -> Any:
         content = SendContent.objects.filter(send_id=send.id).first()
@@ -112,3 +119,17 @@ class SendAdmin(admin.ModelAdmin):
     def rendered_text(self, send: Send) -> Any:
         content = SendContent.objects.filter(send_id=send.id).first()
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", content.text) if content else "(purged)"
+
+
+@admin.register(SesNotification)
+class SesNotificationAdmin(LargeTableAdmin):
+    list_display = ["message_id", "event_type", "ses_message_id", "received_at", "processed_at", "error"]
+    list_filter = ["event_type", ("processed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=message_id", "=ses_message_id"]
+    ordering = ["-received_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SesNotification | None = None) -> bool:
+        return False

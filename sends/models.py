@@ -156,12 +156,15 @@ class SesNotification(models.Model):
     message_id = models.CharField(max_length=100, unique=True)
     topic_arn = models.CharField(max_length=256, blank=True, default="")
     event_type = models.CharField(max_length=40, blank=True, default="")
+    # The SES message the event is about: a send's timeline in the admin lists these.
+    ses_message_id = models.CharField(max_length=128, blank=True, default="", db_index=True)
     body = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = "SES notification"
         indexes = [
             # Notifications whose processing failed, for a retry.
             models.Index(

@@ -6,6 +6,7 @@ Delivery's own writes live in sends.delivery; engagement events in sends.engagem
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -53,12 +54,15 @@ def send_build(
     template: Template,
     variables: Mapping[str, Any],
     origin: SendOrigin = TRANSACTIONAL,
+    created_at: datetime | None = None,
 ) -> NewSend:
     """Renders the template for the contact (with this send's own unsubscribe link). Raises
-    TemplateError (a 422) when rendering hits a sandbox limit."""
-    send_id = new_id("snd")
+    TemplateError (a 422) when rendering hits a sandbox limit. `created_at` backdates a send
+    (demo history); its id carries that time too."""
+    send_id = new_id("snd", at=created_at)
     rendered = render_email(template, recipient=Recipient.of(contact), variables=variables, send_id=send_id)
     send = _send_row(send_id, organisation, contact, template.slug, template.name, rendered.subject, origin)
+    send.created_at = created_at or send.created_at
     return NewSend(send, SendContent(send=send, html=rendered.html, text=rendered.text))
 
 
@@ -103,11 +107,13 @@ def _send_row(
     )
 
 
-def send_save_many(news: list[NewSend]) -> None:
-    """Inserts sends (with their content) in bulk and enqueues the queued ones after commit."""
+def send_save_many(news: list[NewSend], *, deliver: bool = True) -> None:
+    """Inserts sends (with their content) in bulk and enqueues the queued ones after commit.
+    `deliver=False` records history without mailing anyone (seed_demo)."""
     Send.objects.bulk_create([new.send for new in news])
     SendContent.objects.bulk_create([new.content for new in news if new.content is not None])
-    send_enqueue_delivery([new.send.id for new in news if new.send.status == Send.Status.QUEUED])
+    if deliver:
+        send_enqueue_delivery([new.send.id for new in news if new.send.status == Send.Status.QUEUED])
 
 
 def send_transactional(
@@ -160,3 +166,9 @@ def _opt_out_reason(contact: Contact) -> str:
     if contact.suppressed:
         return f"Contact is suppressed ({contact.suppression_reason or 'manual'})."
     return "Contact has unsubscribed."
+
+
+def send_contents_purge(*, send_ids: list[str]) -> int:
+    """Drops the stored bodies of these sends (retention); the log rows stay."""
+    deleted, _ = SendContent.objects.filter(send_id__in=send_ids).delete()
+    return deleted

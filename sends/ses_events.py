@@ -7,6 +7,7 @@ stored first (unique on its SNS MessageId), then applied once, then marked proce
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +54,9 @@ def ses_message_apply(message: dict[str, Any]) -> bool:
     return engagement_record(send_id=send_id, event=EngagementEvent(event, at, **_specifics(event_type, detail)))
 
 
-def ses_notification_store(*, notification: dict[str, Any], event_type: str = "") -> SesNotification | None:
+def ses_notification_store(
+    *, notification: dict[str, Any], event_type: str = "", ses_message_id: str = ""
+) -> SesNotification | None:
     """Keeps the raw notification; None when it was already stored and processed (a duplicate)."""
     key = (
         str(notification.get("MessageId") or "")
@@ -65,6 +68,7 @@ def ses_notification_store(*, notification: dict[str, Any], event_type: str = ""
                 message_id=key[:100],
                 topic_arn=str(notification.get("TopicArn") or "")[:256],
                 event_type=event_type[:40],
+                ses_message_id=ses_message_id[:128],
                 body=notification,
             )
     except IntegrityError:
@@ -80,6 +84,17 @@ def ses_notification_mark(*, stored: SesNotification, error: str = "") -> None:
 
 def ses_event_type(message: dict[str, Any]) -> str:
     return str(message.get("eventType") or message.get("notificationType") or "")
+
+
+def ses_notification_message(notification: dict[str, Any]) -> dict[str, Any]:
+    """The SES event inside an SNS notification ({} for confirmations and unreadable ones)."""
+    if notification.get("Type") != "Notification":
+        return {}
+    try:
+        message = json.loads(notification.get("Message") or "{}")
+    except (ValueError, TypeError):
+        return {}
+    return message if isinstance(message, dict) else {}
 
 
 def _specifics(event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
@@ -114,3 +129,47 @@ def _timestamp(value: Any) -> datetime:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return timezone.now()
+
+
+@dataclass(frozen=True)
+class ExportedEvent:
+    """One line of an export: the record to store (with its SNS MessageId when there is one) and
+    the SES event inside it."""
+
+    record: dict[str, Any]
+    message: dict[str, Any]
+
+
+def ses_export_line_parse(line: str) -> ExportedEvent:
+    """Reads a line exported from SNS (the notification), SQS (a message whose Body is the
+    notification) or Firehose (the bare SES event). ValueError when it is none of those."""
+    data = json.loads(line)
+    body = data.get("Body") or data.get("body") if isinstance(data, dict) else None
+    if isinstance(body, str):
+        data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if data.get("Type") == "Notification" and isinstance(data.get("Message"), str):
+        message = json.loads(data["Message"])
+        if not isinstance(message, dict):
+            raise ValueError("the notification's Message is not an SES event")
+        return ExportedEvent(data, message)
+    if data.get("eventType") or data.get("notificationType"):
+        return ExportedEvent(data, data)
+    raise ValueError("neither an SNS notification nor an SES event")
+
+
+def ses_export_import(event: ExportedEvent) -> str:
+    """Stores and applies one exported event, like the webhook does; returns what happened:
+    applied, duplicate or ignored (an event type we do not use, or no send of ours)."""
+    with transaction.atomic():
+        stored = ses_notification_store(
+            notification=event.record,
+            event_type=ses_event_type(event.message),
+            ses_message_id=str((event.message.get("mail") or {}).get("messageId") or ""),
+        )
+        if stored is None:
+            return "duplicate"
+        applied = ses_message_apply(event.message)
+        ses_notification_mark(stored=stored)
+    return "applied" if applied else "ignored"

@@ -17,7 +17,13 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from django_ses.views import SESEventWebhookView
 
-from sends.ses_events import ses_event_type, ses_message_apply, ses_notification_mark, ses_notification_store
+from sends.ses_events import (
+    ses_event_type,
+    ses_message_apply,
+    ses_notification_mark,
+    ses_notification_message,
+    ses_notification_store,
+)
 from sends.sns import UntrustedMessage, verify_sns_message
 
 logger = logging.getLogger("kraiter.sns")
@@ -40,7 +46,12 @@ class SesWebhookView(SESEventWebhookView):
             logger.warning("Refused SNS message %s: %s", notification.get("MessageId"), exc)
             return HttpResponseBadRequest("The message could not be verified.")
         self._verified_signature = notification.get("Signature")
-        stored = ses_notification_store(notification=notification, event_type=_event_type(notification))
+        message = ses_notification_message(notification)
+        stored = ses_notification_store(
+            notification=notification,
+            event_type=ses_event_type(message) if message else str(notification.get("Type", "")),
+            ses_message_id=str((message.get("mail") or {}).get("messageId") or ""),
+        )
         if stored is None:
             return HttpResponse()  # already stored and applied: a redelivery changes nothing
         try:
@@ -64,12 +75,3 @@ class SesWebhookView(SESEventWebhookView):
         """django-ses has no signal for Reject, Rendering Failure and DeliveryDelay: apply them here."""
         if not ses_message_apply(message):
             super().handle_unknown_event_type(notification, message)
-
-
-def _event_type(notification: dict[str, Any]) -> str:
-    if notification.get("Type") != "Notification":
-        return str(notification.get("Type", ""))
-    try:
-        return ses_event_type(json.loads(notification.get("Message") or "{}"))
-    except (ValueError, AttributeError):
-        return ""

@@ -28,9 +28,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import shutil
+
     on_postgres = settings.IS_POSTGRES
     has_redis = bool(settings.REDIS_URL)
+    has_browser = bool(shutil.which("chromium") and shutil.which("chromedriver"))
     for item in items:
+        if "browser" in item.keywords and not has_browser:
+            item.add_marker(
+                pytest.mark.skip(reason="needs chromium and chromedriver (make test installs them as root)")
+            )
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "redis" in item.keywords and not has_redis:

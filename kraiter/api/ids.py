@@ -34,6 +34,12 @@ def new_id(prefix: str, at: datetime | None = None) -> str:
     return f"{prefix}_{value}"
 
 
+def id_floor(prefix: str, at: datetime) -> str:
+    """The smallest id of its kind made at `at`: every id made earlier sorts below it."""
+    milliseconds = int(at.timestamp() * 1000)
+    return f"{prefix}_{ULID.from_bytes(milliseconds.to_bytes(6, 'big') + bytes(10))}"
+
+
 def is_valid_id(value: object, prefix: str) -> bool:
     return isinstance(value, str) and re.fullmatch(rf"{prefix}_{ULID_BODY}", value) is not None
 

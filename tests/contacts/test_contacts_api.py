@@ -165,3 +165,20 @@ def test_delete(api):
     assert response.status_code == 204 and not response.content
     assert api.get(f"/api/contacts/{contact_id}").status_code == 404
     assert create(api, "hal@example.com").status_code == 201
+
+
+@pytest.mark.postgres
+def test_the_email_search_can_use_the_trigram_index(organisation):
+    """The index matches the expression the search filter produces. (Within one organisation
+    PostgreSQL picks it when its statistics say it is cheaper than the organisation's index.)"""
+    from django.db import connection
+
+    from contacts.filters import ContactFilter
+
+    queryset = ContactFilter(data={"search": "shop"}, queryset=Contact.objects.all()).qs
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "contact_email_trgm_idx" in plan, plan

@@ -2,7 +2,8 @@
 
 import pytest
 
-from scheduling.definition import DefinitionError, parse_definition, parse_duration
+from kraiter.durations import parse_duration
+from scheduling.definition import DefinitionError, parse_definition
 
 LONG = """
 trigger:

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from kraiter.models import ApiKey, Organisation, StaffMembership
 from kraiter.services import api_key_create, api_key_revoke, organisation_create
+from templates_app.services import TemplateInput, template_upsert
 
 DEMO_ORGANISATION = "Demo"
 DEMO_KEY_NAME = "make run"
@@ -32,8 +33,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from templates_app.services import TemplateInput, template_upsert
-
         with transaction.atomic():
             organisation = Organisation.objects.filter(name=DEMO_ORGANISATION).first()
             if organisation is None:

@@ -1,0 +1,119 @@
+"""Importing contacts from CSV in batches (import_contacts): upsert by email, properties merged.
+
+A batch is one transaction: two queries to find and update the existing contacts, one insert
+for the new ones. Running the same file again changes nothing more, so an interrupted import is
+finished by running it again.
+"""
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from contacts.emails import email_lookup_key, normalise_email
+from contacts.models import Contact
+from kraiter.errors import InvalidInput
+from kraiter.models import Organisation
+
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    email: str
+    properties: dict[str, str]
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, raw email, reason
+
+    @property
+    def accepted(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def read_contact_rows(lines: Iterable[str], report: ImportReport) -> Iterator[CsvRow]:
+    """Rows with a valid email; the others go to `report.rejected` with the reason."""
+    reader = csv.DictReader(lines)
+    columns = {name.strip().lower(): name for name in reader.fieldnames or []}
+    if "email" not in columns:
+        raise InvalidInput("The CSV needs a header row with an 'email' column.")
+    email_column = columns["email"]
+    for row in reader:
+        line = reader.line_num
+        if None in row:  # more cells than headers
+            report.rejected.append((line, str(row.get(email_column) or ""), "more cells than the header has columns"))
+            continue
+        raw_email = (row.get(email_column) or "").strip()
+        try:
+            email = normalise_email(raw_email)
+        except InvalidInput as exc:
+            report.rejected.append((line, raw_email, exc.message))
+            continue
+        properties = {
+            key.strip(): value
+            for key, value in row.items()
+            if key is not None and key != email_column and key.strip() and value not in (None, "")
+        }
+        yield CsvRow(line, email, properties)
+
+
+def contacts_import_batch(
+    *, organisation: Organisation, rows: Iterable[CsvRow], report: ImportReport, dry_run: bool
+) -> None:
+    """Upserts one batch: new emails are created, existing contacts get the properties merged in."""
+    merged: dict[str, CsvRow] = {}
+    for row in rows:  # the same address twice in a batch: later cells win, as they would in two batches
+        key = email_lookup_key(row.email)
+        previous = merged.get(key)
+        merged[key] = (
+            row if previous is None else CsvRow(row.line, previous.email, {**previous.properties, **row.properties})
+        )
+    if not merged:
+        return
+    with transaction.atomic():
+        existing = {
+            contact.email_key: contact
+            for contact in Contact.objects.annotate(email_key=Lower("email"))
+            .filter(organisation=organisation, email_key__in=list(merged))
+            .select_for_update()
+        }
+        changed: list[Contact] = []
+        new: list[Contact] = []
+        now = timezone.now()
+        for key, row in merged.items():
+            contact = existing.get(key)
+            if contact is None:
+                new.append(Contact(organisation=organisation, email=row.email, properties=row.properties))
+                continue
+            properties = {**contact.properties, **row.properties}
+            if properties == contact.properties:
+                report.unchanged += 1
+                continue
+            contact.properties, contact.updated_at = properties, now
+            changed.append(contact)
+        report.created += len(new)
+        report.updated += len(changed)
+        if not dry_run:
+            Contact.objects.bulk_update(changed, ["properties", "updated_at"])
+            Contact.objects.bulk_create(new)
+
+
+def batched(rows: Iterable[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

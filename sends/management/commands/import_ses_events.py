@@ -1,0 +1,49 @@
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kraiter.progress import FileProgress, ProgressBar
+from sends.ses_events import SES_EVENT_TYPES, ses_event_type, ses_export_import, ses_export_line_parse
+
+
+class Command(BaseCommand):
+    help = (
+        "Replays SES event notifications from a JSON-lines export (SNS notifications, SQS messages or "
+        "Firehose records, one per line) through the same service as the webhook. Events already "
+        "applied are skipped, so the same file can be imported twice."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="The .jsonl export.")
+        parser.add_argument("--dry-run", action="store_true", help="Read and classify the lines; write nothing.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"No file {path}.")
+        source = FileProgress(str(path))
+        bar = ProgressBar("Importing events", stream=self.stderr)
+        outcomes: Counter[str] = Counter()
+        problems: list[str] = []
+        for number, line in enumerate(source.lines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                event = ses_export_line_parse(line)
+            except (ValueError, TypeError) as exc:
+                outcomes["unreadable"] += 1
+                if len(problems) < 20:
+                    problems.append(f"line {number}: {exc}")
+                continue
+            if options["dry_run"]:
+                outcomes["readable" if ses_event_type(event.message) in SES_EVENT_TYPES else "ignored"] += 1
+            else:
+                outcomes[ses_export_import(event)] += 1
+            bar(source.done, source.size)
+        bar(source.size, source.size)
+        summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items())) or "nothing"
+        self.stdout.write(("Would import: " if options["dry_run"] else "Imported: ") + summary + ".")
+        for problem in problems:
+            self.stdout.write(f"  {problem}")

@@ -1,0 +1,79 @@
+"""manage.py import_contacts with a real CSV file, bad rows included."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from contacts.models import Contact
+from tests.factories import ContactFactory
+
+CSV = (
+    "Email,firstName,plan,city\n"
+    "alice@example.com,Alice,pro,Oslo\n"
+    "BOB@Example.com,Bob,,Paris\n"
+    "not-an-email,Nobody,free,\n"
+    '"carol@example.com\nBcc: evil@example.com",Carol,free,\n'
+    "dave@example.com,Dave,team,Berlin,extra-cell\n"
+    ",Empty,free,\n"
+    "zoë@bücher.de,Zoë,pro,Zürich\n"
+    "zoe@bücher.de,Zoë,pro,Zürich\n"
+    "alice@EXAMPLE.com,,team,\n"
+)
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(CSV, encoding="utf-8")
+    return path
+
+
+def run(*args):
+    out, err = StringIO(), StringIO()
+    call_command("import_contacts", *map(str, args), stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_imports_good_rows_and_reports_the_bad_ones(organisation, csv_file):
+    ContactFactory(organisation=organisation, email="bob@example.com", properties={"plan": "free", "vip": True})
+    out, err = run(csv_file, "--organisation", organisation.id)
+    assert "2 new, 1 updated" in out and "5 rejected" in out
+    assert "[" in err and "]" in err  # the progress bar
+    contacts = {c.email.lower(): c.properties for c in Contact.objects.filter(organisation=organisation)}
+    assert contacts["alice@example.com"] == {"firstName": "Alice", "plan": "team", "city": "Oslo"}  # later row wins
+    assert contacts["bob@example.com"] == {"plan": "free", "vip": True, "firstName": "Bob", "city": "Paris"}
+    assert contacts["zoe@bücher.de"] == {"firstName": "Zoë", "plan": "pro", "city": "Zürich"}
+    report = (csv_file.parent / "contacts.csv.rejected.csv").read_text(encoding="utf-8")
+    assert "not a valid email address" in report and "more cells than the header" in report
+    assert "is not a single email address" in report and "An email address is required" in report
+    assert "zoë@bücher.de" in report  # a non-ASCII local part cannot be sent through SES
+
+
+def test_running_it_again_changes_nothing(organisation, csv_file):
+    run(csv_file, "--organisation", organisation.id)
+    before = sorted(Contact.objects.values_list("email", "properties"))
+    out, _ = run(csv_file, "--organisation", organisation.id)
+    assert "0 new, 0 updated, 3 unchanged" in out
+    assert sorted(Contact.objects.values_list("email", "properties")) == before
+
+
+def test_a_dry_run_writes_nothing(organisation, csv_file, tmp_path):
+    out, _ = run(csv_file, "--organisation", organisation.id, "--dry-run", "--report", tmp_path / "r.csv")
+    assert "Would import 3 contacts" in out and not Contact.objects.exists()
+
+
+def test_small_batches_give_the_same_result(organisation, csv_file):
+    run(csv_file, "--organisation", organisation.id, "--batch-size", "2")
+    assert Contact.objects.filter(organisation=organisation).count() == 3
+
+
+def test_bad_files(organisation, tmp_path):
+    no_email = tmp_path / "x.csv"
+    no_email.write_text("name\nAlice\n")
+    with pytest.raises(CommandError, match="'email' column"):
+        run(no_email, "--organisation", organisation.id)
+    with pytest.raises(CommandError, match="No file"):
+        run(tmp_path / "missing.csv", "--organisation", organisation.id)
+    with pytest.raises(CommandError, match="No organisation"):
+        run(no_email, "--organisation", "Nobody")
