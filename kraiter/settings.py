@@ -126,6 +126,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+if env_int("DATABASE_PREPARE_THRESHOLD", 0) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Server-side prepared statements: PostgreSQL plans each hot query once per connection.
+    # Off by default because transaction-pooling proxies (pgbouncer) do not support them.
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": True,
+        "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 

@@ -145,21 +145,30 @@ def send_transactional(
     return new.send
 
 
+# Deliveries are enqueued one task per send, or one per chunk when many sends appear at once
+# (the dispatcher, the sweeper): one broker message per 50 sends instead of 50.
+DELIVERY_CHUNK = 50
+
+
 def send_enqueue_delivery(send_ids: Iterable[str]) -> None:
     """Enqueues delivery once the current transaction commits. A broker that is down loses
     nothing: the sweeper finds the queued sends and enqueues them again."""
     ids = list(send_ids)
 
     def enqueue() -> None:
-        from sends.tasks import deliver
+        from sends.tasks import deliver, deliver_chunk
 
         try:
-            for send_id in ids:
-                deliver.delay(send_id)
+            if len(ids) == 1:
+                deliver.delay(ids[0])
+                return
+            for start in range(0, len(ids), DELIVERY_CHUNK):
+                deliver_chunk.delay(ids[start : start + DELIVERY_CHUNK])
         except Exception:
             logger.exception("Could not enqueue delivery of %s send(s); the sweeper will retry", len(ids))
 
-    transaction.on_commit(enqueue)
+    if ids:
+        transaction.on_commit(enqueue)
 
 
 def _opt_out_reason(contact: Contact) -> str:

@@ -20,12 +20,20 @@ def deliver(send_id: str, expected_attempt: int | None = None) -> str:
     return result.outcome
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_chunk(send_ids: list[str]) -> int:
+    """Delivers several sends one after the other (each claimed on its own, so a send another
+    worker holds is skipped). Returns how many went out."""
+    return sum(deliver(send_id) == "sent" for send_id in send_ids)
+
+
 @shared_task(ignore_result=True)
 def sweep_queued_sends() -> int:
     """Beat, every 30 s: re-enqueues queued sends that no worker is delivering."""
+    from sends.services import send_enqueue_delivery
+
     send_ids = delivery.sends_due_for_sweep()
-    for send_id in send_ids:
-        deliver.delay(send_id)
+    send_enqueue_delivery(send_ids)
     if send_ids:
         logger.info("Sweeper re-enqueued %s queued send(s)", len(send_ids))
     return len(send_ids)

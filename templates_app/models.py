@@ -15,6 +15,10 @@ class Template(models.Model):
     mjml = models.TextField(null=True, blank=True)
     html = models.TextField()
     text = models.TextField(null=True, blank=True)
+    # When `text` is absent: a text part derived from the HTML once, at save time, and rendered
+    # with Liquid like the rest (cheaper than converting every rendered email). Null when the
+    # HTML's Liquid does not survive the conversion; then each send derives its own.
+    text_template = models.TextField(null=True, blank=True, editable=False)
     variables = models.JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)

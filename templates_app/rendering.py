@@ -42,7 +42,7 @@ _FORBIDDEN_TAGS = ("include", "render")
 
 
 class TemplateSource(Protocol):
-    """What rendering needs of a template (the Template model has it)."""
+    """What rendering needs of a template (the Template model has it; text_template is optional)."""
 
     subject: str
     html: str
@@ -83,6 +83,7 @@ class TemplateError(Unprocessable):
 @dataclass(frozen=True)
 class CheckedSource:
     html: str  # the HTML body as stored: the client's, or compiled from MJML
+    text_template: str | None  # the text part derived from it, when the client gave none
 
 
 def check_template_source(*, subject: str, mjml: str | None, html: str | None, text: str | None) -> CheckedSource:
@@ -104,7 +105,16 @@ def check_template_source(*, subject: str, mjml: str | None, html: str | None, t
     _check_liquid(body_part, body, _HTML_ENV)  # what will really be rendered
     if text is not None:
         _check_liquid("text", text, _PLAIN_ENV)
-    return CheckedSource(html=body)
+    return CheckedSource(html=body, text_template=None if text is not None else _derived_text_template(body))
+
+
+def _derived_text_template(html: str) -> str | None:
+    derived = html_to_text(html)
+    try:
+        _parse(_PLAIN_ENV, derived)
+    except LiquidError:
+        return None  # e.g. markup inside a Liquid string: derive from each rendered email instead
+    return derived
 
 
 def render_email(
@@ -118,7 +128,8 @@ def render_email(
     context = build_context(recipient=recipient, variables=variables or {}, send_id=send_id)
     subject = _render("subject", template.subject, _PLAIN_ENV, context)
     html = _render("html", template.html, _HTML_ENV, context)
-    text = _render("text", template.text, _PLAIN_ENV, context) if template.text else html_to_text(html)
+    text_source = template.text or getattr(template, "text_template", None)
+    text = _render("text", text_source, _PLAIN_ENV, context) if text_source else html_to_text(html)
     if send_id and settings.TRACKING_ENABLED:
         html = add_tracking(html, send_id)
     return RenderedEmail(subject=_one_line(subject), html=html, text=text)

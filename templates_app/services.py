@@ -39,6 +39,7 @@ def template_upsert(*, organisation: Organisation, slug: str, data: TemplateInpu
         "mjml": data.mjml,
         "html": checked.html,
         "text": data.text,
+        "text_template": checked.text_template,
         "variables": data.variables,
     }
     for _attempt in range(2):

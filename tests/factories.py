@@ -43,7 +43,10 @@ class TemplateFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class: type[Template], *args: Any, **kwargs: Any) -> Template:
-        check_template_source(subject=kwargs["subject"], mjml=None, html=kwargs["html"], text=kwargs.get("text"))
+        checked = check_template_source(
+            subject=kwargs["subject"], mjml=None, html=kwargs["html"], text=kwargs.get("text")
+        )
+        kwargs["text_template"] = checked.text_template
         return super()._create(model_class, *args, **kwargs)
 
 

@@ -9,6 +9,7 @@ from botocore.exceptions import EndpointConnectionError
 from django.db import connection
 from django.utils import timezone
 
+from kraiter.api.ids import new_id
 from sends import delivery
 from sends.models import Send
 from sends.services import send_transactional
@@ -109,27 +110,52 @@ def test_a_retry_waits_for_its_time_before_another_worker_may_take_it(organisati
     assert delivery.deliver_send(send.id, expected_attempt=1).outcome == "sent"
 
 
-def test_a_worker_killed_after_claiming_is_replaced_after_its_lease(organisation, template, ses, settings, clock):
+def sweep(capture) -> int:
+    """The beat task as beat runs it: outside a transaction, so its enqueues go out at once."""
+    with capture(execute=True):
+        return sweep_queued_sends()
+
+
+def test_a_worker_killed_after_claiming_is_replaced_after_its_lease(
+    organisation, template, ses, settings, clock, django_capture_on_commit_callbacks
+):
     send = queue_send(organisation)
     assert delivery.send_claim(send.id) is not None  # ... and the worker dies here
-    assert sweep_queued_sends() == 0  # its lease still runs: nobody else may send
+    assert sweep(django_capture_on_commit_callbacks) == 0  # its lease still runs: nobody else may send
     assert delivery.deliver_send(send.id).outcome == "not_claimed"
     clock.advance(timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + settings.DELIVERY_PICKUP_GRACE_SECONDS + 1))
-    assert sweep_queued_sends() == 1  # eager: the re-enqueued delivery runs now
+    assert sweep(django_capture_on_commit_callbacks) == 1  # eager: the re-enqueued delivery runs now
     send.refresh_from_db()
     assert send.status == "sent" and send.attempts == 2
     assert "lost after claiming" in send.last_error
     assert len(ses.messages()) == 1
-    assert sweep_queued_sends() == 0
+    assert sweep(django_capture_on_commit_callbacks) == 0
 
 
-def test_a_send_whose_task_the_broker_lost_is_delivered_by_the_sweeper(organisation, template, ses, settings, clock):
-    send = queue_send(organisation)  # its task was never delivered to a worker
-    assert sweep_queued_sends() == 0  # too fresh: its task may still be on its way
+def test_a_send_whose_task_the_broker_lost_is_delivered_by_the_sweeper(
+    organisation, template, ses, settings, clock, django_capture_on_commit_callbacks
+):
+    sends = [queue_send(organisation, to=f"lost{n}@example.com") for n in range(3)]  # their tasks never arrived
+    assert sweep(django_capture_on_commit_callbacks) == 0  # too fresh: their tasks may still be on their way
     clock.advance(timedelta(seconds=settings.DELIVERY_PICKUP_GRACE_SECONDS + 1))
-    assert sweep_queued_sends() == 1
-    send.refresh_from_db()
-    assert send.status == "sent" and len(ses.messages()) == 1
+    assert sweep(django_capture_on_commit_callbacks) == 3  # one chunk task for the three
+    for send in sends:
+        send.refresh_from_db()
+        assert send.status == "sent"
+    assert len(ses.messages()) == 3
+
+
+def test_many_sends_are_enqueued_in_chunks_and_one_send_alone(db, django_capture_on_commit_callbacks):
+    from sends.services import send_enqueue_delivery
+
+    ids = [new_id("snd") for _ in range(120)]
+    with mock.patch("sends.tasks.deliver_chunk.delay") as chunk, mock.patch("sends.tasks.deliver.delay") as single:
+        with django_capture_on_commit_callbacks(execute=True):
+            send_enqueue_delivery(ids)
+            send_enqueue_delivery(["snd_01ARZ3NDEKTSV4RRFFQ69G5FAV"])
+    assert [len(call.args[0]) for call in chunk.call_args_list] == [50, 50, 20]
+    assert [call.args[0] for call in chunk.call_args_list] == [ids[:50], ids[50:100], ids[100:]]
+    single.assert_called_once_with("snd_01ARZ3NDEKTSV4RRFFQ69G5FAV")
 
 
 def test_a_stale_worker_cannot_overwrite_a_newer_attempt(organisation, template, ses):
