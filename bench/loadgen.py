@@ -12,6 +12,7 @@ import json
 import resource
 import statistics
 import time
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--body-file", help="The body; every {n} in it becomes the request's number.")
     args = parser.parse_args()
-    body = open(args.body_file, "rb").read() if args.body_file else b""
+    body = Path(args.body_file).read_bytes() if args.body_file else b""
 
     def make_request(number: int) -> bytes:
         return build_request(args.method, args.url, args.header, body.replace(b"{n}", str(number).encode()))

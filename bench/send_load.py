@@ -10,6 +10,7 @@ import json
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 from common import PYTHON, ROOT, Gunicorn, cpu_by_program, flush_redis, machine, setup_django
 
@@ -29,7 +30,8 @@ def prepare() -> str:
             mjml=(
                 "<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{ firstName }}, thanks for order {{ orderId }}."
                 "</mj-text><mj-button href='https://example.com/orders'>View order</mj-button>"
-                "<mj-text><a href='{{ unsubscribeUrl }}'>Unsubscribe</a></mj-text></mj-column></mj-section></mj-body></mjml>"
+                "<mj-text><a href='{{ unsubscribeUrl }}'>Unsubscribe</a></mj-text>"
+                "</mj-column></mj-section></mj-body></mjml>"
             ),
             html=None,
             text=None,
@@ -51,10 +53,9 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
     key = prepare()
-    body = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-    json.dump({"to": "customer{n}@example.com", "templateId": "receipt",
-               "variables": {"firstName": "Ann", "orderId": "#{n}"}}, body)  # fmt: skip
-    body.close()
+    body = Path(tempfile.mkdtemp()) / "send.json"
+    body.write_text(json.dumps({"to": "customer{n}@example.com", "templateId": "receipt",
+                                "variables": {"firstName": "Ann", "orderId": "#{n}"}}))  # fmt: skip
     server = Gunicorn(workers=args.workers, threads=args.threads)
     print(f"machine: {machine()}; gunicorn {args.workers} workers x {args.threads} threads")
     try:
@@ -64,7 +65,7 @@ def main() -> None:
                 PYTHON, "bench/loadgen.py", "--url", "http://127.0.0.1:8001/api/send", "--rate", str(rate),
                 "--seconds", str(args.seconds), "--connections", "64",
                 "--header", f"Authorization: Bearer {key}", "--header", "Content-Type: application/json",
-                "--body-file", body.name,
+                "--body-file", str(body),
             ]  # fmt: skip
             subprocess.run([*command[:6], "5", *command[8:]], cwd=ROOT, capture_output=True)  # warm up
             before = cpu_by_program()

@@ -149,10 +149,10 @@ def test_many_sends_are_enqueued_in_chunks_and_one_send_alone(db, django_capture
     from sends.services import send_enqueue_delivery
 
     ids = [new_id("snd") for _ in range(120)]
-    with mock.patch("sends.tasks.deliver_chunk.delay") as chunk, mock.patch("sends.tasks.deliver.delay") as single:
-        with django_capture_on_commit_callbacks(execute=True):
-            send_enqueue_delivery(ids)
-            send_enqueue_delivery(["snd_01ARZ3NDEKTSV4RRFFQ69G5FAV"])
+    chunks, singles = mock.patch("sends.tasks.deliver_chunk.delay"), mock.patch("sends.tasks.deliver.delay")
+    with chunks as chunk, singles as single, django_capture_on_commit_callbacks(execute=True):
+        send_enqueue_delivery(ids)
+        send_enqueue_delivery(["snd_01ARZ3NDEKTSV4RRFFQ69G5FAV"])
     assert [len(call.args[0]) for call in chunk.call_args_list] == [50, 50, 20]
     assert [call.args[0] for call in chunk.call_args_list] == [ids[:50], ids[50:100], ids[100:]]
     single.assert_called_once_with("snd_01ARZ3NDEKTSV4RRFFQ69G5FAV")
