@@ -150,10 +150,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--body-file", help="The body; every {n} in it becomes the request's number.")
+    parser.add_argument("--bodies-file", help="One body per line, used in turn.")
     args = parser.parse_args()
     body = Path(args.body_file).read_bytes() if args.body_file else b""
+    bodies = Path(args.bodies_file).read_bytes().splitlines() if args.bodies_file else []
 
     def make_request(number: int) -> bytes:
+        if bodies:
+            return build_request(args.method, args.url, args.header, bodies[number % len(bodies)])
         return build_request(args.method, args.url, args.header, body.replace(b"{n}", str(number).encode()))
 
     started = time.time()

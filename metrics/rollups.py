@@ -87,3 +87,22 @@ def organisation_lock(organisation_id: str, *, exclusive: bool) -> None:
 def _db_value(field_name: str, value: Any) -> Any:
     field: Any = MetricRollup._meta.get_field(field_name)
     return field.get_db_prep_value(value, connection, prepared=False)
+
+
+def rollup_add_grouped(*, organisation_id: str, scope: str, counter: str, grouped: Any) -> None:
+    """Adds the rows of a grouped query (quarter, scope id, count) to `counter` in one statement,
+    INSERT ... SELECT: the database does the adding (used by backfills)."""
+    if counter not in COUNTERS:
+        raise ValueError(counter)
+    table = MetricRollup._meta.db_table
+    select_sql, select_params = grouped.query.sql_with_params()
+    counts = ", ".join("grouped.n" if name == counter else "0" for name in COUNTERS)
+    # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
+    sql = (
+        f'INSERT INTO "{table}" (organisation_id, scope, scope_id, bucket, {", ".join(COUNTERS)}) '
+        f"SELECT %s, %s, grouped.key, grouped.quarter, {counts} FROM ({select_sql}) AS grouped WHERE true "
+        f"ON CONFLICT (organisation_id, scope, scope_id, bucket) "
+        f'DO UPDATE SET {counter} = "{table}".{counter} + excluded.{counter}'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db_value("organisation", organisation_id), scope, *select_params])

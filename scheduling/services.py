@@ -62,21 +62,23 @@ def sequence_activate(*, sequence: Sequence) -> Sequence:
     missing = _missing_templates(sequence.organisation, [s["template"] for s in version.steps if s["type"] == "email"])
     if missing:
         raise Unprocessable(f"Cannot activate: template(s) {', '.join(missing)} no longer exist.")
-    with transaction.atomic():
-        Sequence.objects.select_for_update().filter(pk=sequence.pk).first()
-        Sequence.objects.filter(pk=sequence.pk).update(status=Sequence.Status.ACTIVE, updated_at=timezone.now())
-        ScheduledSend.objects.filter(sequence=sequence, held=True).update(held=False)
-    sequence.refresh_from_db()
-    return sequence
+    return _set_status(sequence, Sequence.Status.ACTIVE)
 
 
 def sequence_pause(*, sequence: Sequence) -> Sequence:
     """Pauses a sequence: its scheduled sends are kept but not sent until it is activated again.
     New enrolments are refused meanwhile."""
+    return _set_status(sequence, Sequence.Status.PAUSED)
+
+
+def _set_status(sequence: Sequence, status: str) -> Sequence:
+    """The status and the `held` flag of its scheduled sends change together, under the
+    sequence's row lock, so a pause and an activation cannot interleave."""
+    held = status != Sequence.Status.ACTIVE
     with transaction.atomic():
         Sequence.objects.select_for_update().filter(pk=sequence.pk).first()
-        Sequence.objects.filter(pk=sequence.pk).update(status=Sequence.Status.PAUSED, updated_at=timezone.now())
-        ScheduledSend.objects.filter(sequence=sequence, held=False).update(held=True)
+        Sequence.objects.filter(pk=sequence.pk).update(status=status, updated_at=timezone.now())
+        ScheduledSend.objects.filter(sequence=sequence, held=not held).update(held=held)
     sequence.refresh_from_db()
     return sequence
 

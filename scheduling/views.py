@@ -10,7 +10,6 @@ from contacts.services import contact_get_or_create
 from kraiter.api.pagination import CursorKey, id_key, timestamp_key
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
-from kraiter.errors import InvalidInput
 from scheduling import selectors, services
 from scheduling.filters import SequenceFilter
 from scheduling.serializers import (
@@ -49,12 +48,7 @@ class SequenceViewSet(ApiViewSet):
         description="Creates (201, as draft) or replaces (200) a sequence. Errors name the step.",
     )
     def update(self, request: Request, pk: str) -> Response:
-        selectors.require_sequence_id(pk)
-        body = SequencePutSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        if data.get("id", pk) != pk:
-            raise InvalidInput(f"The body's id '{data['id']}' differs from the id in the path '{pk}'.")
+        data = self.upsert_body(SequencePutSerializer, selectors.require_sequence_id(pk))
         sequence, created = services.sequence_upsert(
             organisation=self.organisation,
             slug=pk,

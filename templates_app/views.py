@@ -9,7 +9,6 @@ from contacts.selectors import contact_find_by_email, contact_get
 from kraiter.api.pagination import CursorKey, timestamp_key
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
-from kraiter.errors import InvalidInput
 from templates_app import selectors, services
 from templates_app.rendering import Recipient, build_context, missing_variables, render_email
 from templates_app.serializers import (
@@ -44,12 +43,7 @@ class TemplateViewSet(ApiViewSet):
         description="Creates (201) or replaces (200) the template. Liquid and MJML errors are a 400 naming the line.",
     )
     def update(self, request: Request, pk: str) -> Response:
-        selectors.require_template_id(pk)
-        body = TemplatePutSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        if data.get("id", pk) != pk:
-            raise InvalidInput(f"The body's id '{data['id']}' differs from the id in the path '{pk}'.")
+        data = self.upsert_body(TemplatePutSerializer, selectors.require_template_id(pk))
         template, created = services.template_upsert(
             organisation=self.organisation,
             slug=pk,

@@ -142,3 +142,24 @@ def query_count() -> Any:
     from django.test.utils import CaptureQueriesContext
 
     return lambda: CaptureQueriesContext(connection)
+
+
+def run_concurrently(function: Any, count: int) -> None:
+    """Runs `function(index)` in `count` threads released together; each closes its database
+    connection (the threads are real clients of PostgreSQL, each in its own transactions)."""
+    import threading
+
+    barrier = threading.Barrier(count)
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            function(index)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -41,6 +41,15 @@ class ApiViewSet(viewsets.ViewSet):
         filters = {name: value for name, value in filterset.form.cleaned_data.items() if value not in (None, "")}
         return filterset.qs, filters
 
+    def upsert_body(self, serializer_class: type[serializers.Serializer], pk: str) -> dict[str, Any]:
+        """A PUT's validated body, whose `id` (when given) must be the one in the path."""
+        body = serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        data: dict[str, Any] = dict(body.validated_data)
+        if data.get("id", pk) != pk:
+            raise InvalidInput(f"The body's id '{data['id']}' differs from the id in the path '{pk}'.")
+        return data
+
     def page(
         self,
         queryset: QuerySet[Any],

@@ -1,33 +1,22 @@
 """contacts.services under concurrency (PostgreSQL: real parallel transactions)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from contacts.models import Contact
 from contacts.services import contact_get_or_create
+from tests.conftest import run_concurrently
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_get_or_create_makes_one_contact(organisation):
     results: list[str] = []
-    barrier = threading.Barrier(8)
 
-    def worker() -> None:
-        try:
-            barrier.wait()
-            contact, _ = contact_get_or_create(organisation=organisation, email="Race@Example.com")
-            results.append(contact.id)
-        finally:
-            connection.close()
+    def worker(index: int) -> None:
+        contact, _ = contact_get_or_create(organisation=organisation, email="Race@Example.com")
+        results.append(contact.id)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(worker, 8)
     assert len(results) == 8 and len(set(results)) == 1
     assert Contact.objects.filter(organisation=organisation).count() == 1
 

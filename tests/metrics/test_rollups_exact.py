@@ -1,12 +1,10 @@
 """Rollups equal a raw recount of the sends, for every period, scope and time zone (property-based)."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +13,7 @@ from metrics.models import COUNTERS, MetricRollup
 from metrics.queries import metrics_range, metrics_report
 from sends.engagement import EngagementEvent, engagement_record
 from sends.models import Send
+from tests.conftest import run_concurrently
 from tests.factories import ContactFactory, OrganisationFactory, SendFactory
 
 # Around Berlin's autumn DST change (2025-10-26 03:00 → 02:00) and across a month end.
@@ -134,21 +133,12 @@ def test_concurrent_events_for_one_hour_count_exactly():
     contact = ContactFactory(organisation=organisation)
     sends = [SendFactory(organisation=organisation, contact=contact, template_slug="welcome") for _ in range(200)]
     moment = datetime(2025, 9, 1, 10, 7, tzinfo=UTC)
-    barrier = threading.Barrier(8)
 
-    def worker(chunk: list) -> None:
-        try:
-            barrier.wait()
-            for send in chunk:
-                for event in ("delivered", "delivered", "opened"):  # a duplicate too: it must not count
-                    engagement_record(send_id=send.id, event=EngagementEvent(event, moment))
-        finally:
-            connection.close()
+    def worker(index: int) -> None:
+        for send in sends[index::8]:
+            for event in ("delivered", "delivered", "opened"):  # a duplicate too: it must not count
+                engagement_record(send_id=send.id, event=EngagementEvent(event, moment))
 
-    threads = [threading.Thread(target=worker, args=(sends[i::8],)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(worker, 8)
     rows = MetricRollup.objects.filter(organisation=organisation, bucket=datetime(2025, 9, 1, 10, 0, tzinfo=UTC))
     assert {(r.scope, r.delivered, r.opened) for r in rows} == {("all", 200, 200), ("template", 200, 200)}

@@ -1,6 +1,5 @@
 """The dispatcher and /api/scheduled (seed 002): sequences run end to end with time moved forward."""
 
-import threading
 from datetime import datetime, timedelta
 from unittest import mock
 
@@ -12,6 +11,7 @@ from contacts.models import Contact
 from scheduling.dispatcher import dispatch_due_scheduled_sends
 from scheduling.models import Enrolment, ScheduledSend
 from sends.models import Send
+from tests.conftest import run_concurrently
 from tests.factories import ContactFactory, TemplateFactory
 from tests.openapi import assert_matches_schema
 from tests.scheduling.conftest import enrol
@@ -316,21 +316,12 @@ def test_two_dispatchers_at_once_send_every_row_exactly_once(organisation, templ
         enrolment_create(
             sequence=sequence, contact=ContactFactory(organisation=organisation, email=f"b{n}@example.com")
         )
-    barrier = threading.Barrier(3)
 
-    def dispatcher() -> None:
-        try:
-            barrier.wait()
-            while dispatch_due_scheduled_sends(batch_size=25):
-                pass
-        finally:
-            connection.close()
+    def dispatcher(index: int) -> None:
+        while dispatch_due_scheduled_sends(batch_size=25):
+            pass
 
-    threads = [threading.Thread(target=dispatcher) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(dispatcher, 3)
     assert Send.objects.count() == 300
     assert Send.objects.values("enrolment_id").distinct().count() == 300
     assert not ScheduledSend.objects.exists()

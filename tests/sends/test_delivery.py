@@ -1,12 +1,10 @@
 """Delivery through django-ses to (moto's) SES: never lost, never doubled (DESIGN.md "Delivery")."""
 
-import threading
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from django.db import connection
 from django.utils import timezone
 
 from kraiter.api.ids import new_id
@@ -14,6 +12,7 @@ from sends import delivery
 from sends.models import Send
 from sends.services import send_transactional
 from sends.tasks import sweep_queued_sends
+from tests.conftest import run_concurrently
 from tests.factories import TemplateFactory
 
 
@@ -172,21 +171,8 @@ def test_a_stale_worker_cannot_overwrite_a_newer_attempt(organisation, template,
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_for_one_send_make_one_ses_call(organisation, template, ses):
     send = queue_send(organisation)
-    barrier = threading.Barrier(6)
     outcomes: list[str] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            outcomes.append(delivery.deliver_send(send.id).outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(lambda index: outcomes.append(delivery.deliver_send(send.id).outcome), 6)
     assert sorted(outcomes) == ["not_claimed"] * 5 + ["sent"]
     assert ses.calls == 1 and len(ses.messages()) == 1
 

@@ -1,14 +1,13 @@
 """Idempotency-Key on POST /api/send (API.md 5)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from sends.idempotency import idempotency_records_purge
 from sends.models import IdempotencyRecord, Send
+from tests.conftest import run_concurrently
 from tests.factories import ContactFactory, TemplateFactory
 
 BODY = {"to": "carol@example.com", "templateId": "welcome", "variables": {"firstName": "Carol"}}
@@ -87,22 +86,8 @@ def test_malformed_keys_are_400(api, template, key):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_produce_exactly_one_send(api, template):
-    barrier = threading.Barrier(10)
     responses: list = []
-
-    def client_thread() -> None:
-        try:
-            client = APIClient(HTTP_AUTHORIZATION=f"Bearer {api.raw_key}")
-            barrier.wait()
-            responses.append(post(client))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=client_thread) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(lambda index: responses.append(post(APIClient(HTTP_AUTHORIZATION=f"Bearer {api.raw_key}"))), 10)
     assert [r.status_code for r in responses] == [201] * 10
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum(1 for r in responses if r.get("Idempotent-Replayed") == "true") == 9

@@ -1,0 +1,89 @@
+"""POST /webhooks/ses/ under gunicorn: signed SNS notifications (Delivery, Open, Click) for real
+sends, verified with a cached certificate, from a second process on loopback.
+
+    .venv/bin/python bench/webhook_load.py --rates 300,500 --seconds 60
+
+Target (issue 5): at least 500 notifications/s with p99 at most 50 ms.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ENV, PYTHON, ROOT, Gunicorn, cpu_by_program, machine, setup_django
+
+sys.path.insert(0, str(ROOT))
+KINDS = ["Delivery", "Open", "Click"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rates", default="300,500")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=3)
+    args = parser.parse_args()
+    from tests.sends import ses_examples
+    from tests.sends.sns import CERT_URL, TOPIC, FakeSns
+
+    sns = FakeSns()
+    folder = Path(tempfile.mkdtemp())
+    (folder / "cert.pem").write_bytes(sns.pem)
+    os.environ.update(AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS=TOPIC, BENCH_SNS_CERT=str(folder / "cert.pem"),
+                      BENCH_SNS_CERT_URL=CERT_URL)  # fmt: skip
+    ENV.update(
+        AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS=TOPIC, BENCH_SNS_CERT=str(folder / "cert.pem"), BENCH_SNS_CERT_URL=CERT_URL
+    )
+    setup_django()
+    from django.utils import timezone
+
+    from contacts.models import Contact
+    from kraiter.models import Organisation
+    from kraiter.services import organisation_create
+    from sends.models import Send
+
+    Organisation.objects.filter(name="Webhook").delete()
+    organisation = organisation_create(name="Webhook")
+    count = int(max(float(r) for r in args.rates.split(",")) * args.seconds / len(KINDS)) + 1
+    contacts = Contact.objects.bulk_create(
+        [Contact(organisation=organisation, email=f"w{n}@example.com") for n in range(count)]
+    )
+    sends = Send.objects.bulk_create([
+        Send(organisation=organisation, contact=c, email=c.email, template_slug="welcome", template_name="Welcome",
+             subject="Hi", status="sent", sent_at=timezone.now(), ses_message_id=f"ses-webhook-{n}")
+        for n, c in enumerate(contacts)
+    ])  # fmt: skip
+    print(f"machine: {machine()}; gunicorn {args.workers} workers; signing notifications…", flush=True)
+    server = Gunicorn(workers=args.workers, config=str(ROOT / "bench" / "gunicorn_webhook.py"))
+    try:
+        for rate in (float(r) for r in args.rates.split(",")):
+            now = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            bodies = folder / f"bodies-{rate}.jsonl"
+            with bodies.open("w") as out:
+                for n in range(int(rate * args.seconds)):
+                    send = sends[n // len(KINDS) % len(sends)]
+                    record = ses_examples.event(KINDS[n % len(KINDS)], message_id=send.ses_message_id, send_id=send.id,
+                                                recipient=send.email, at=now)  # fmt: skip
+                    out.write(json.dumps(sns.notification(record, version="2")) + "\n")
+            before = cpu_by_program()
+            output = subprocess.run(
+                [PYTHON, "bench/loadgen.py", "--url", "http://127.0.0.1:8001/webhooks/ses/", "--rate", str(rate),
+                 "--seconds", str(args.seconds), "--connections", "64", "--header", "Content-Type: text/plain",
+                 "--bodies-file", str(bodies)],
+                cwd=ROOT, capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            after = cpu_by_program()
+            result = json.loads(output)
+            cpu_ms = {k: round((after[k] - before[k]) * 1000 / result["requests"], 2) for k in after}
+            print(json.dumps({"target_rate": rate, **result, "cpu_ms_per_request": cpu_ms}), flush=True)
+            time.sleep(2)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
