@@ -21,7 +21,7 @@ FILTERS = [
     "status=delivered",
     "templateId=template-7",
     "source=sequence",
-    "sourceId=sequence-3",
+    "sourceId=sequence-2",
     "email=user4242@example.com",
     "contactId={contact}",
     "status=complained&templateId=template-3",

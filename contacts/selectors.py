@@ -6,6 +6,7 @@ from django.db.models.functions import Lower
 from contacts.emails import email_lookup_key
 from contacts.models import Contact
 from kraiter.api.ids import require_id
+from kraiter.api.pagination import of_organisation
 from kraiter.errors import NotFound
 from kraiter.models import Organisation
 
@@ -29,4 +30,4 @@ def contact_find_by_email(*, organisation: Organisation, email: str) -> Contact 
 
 
 def contact_list(*, organisation: Organisation) -> QuerySet[Contact]:
-    return Contact.objects.filter(organisation=organisation)
+    return of_organisation(Contact.objects.all(), organisation)

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from kraiter import services
 from kraiter.api.authentication import ApiKeyAuthentication, StaffSessionAuthentication
 from kraiter.api.ids import require_id
-from kraiter.api.pagination import id_key
+from kraiter.api.pagination import id_key, of_organisation
 from kraiter.api.permissions import HasOrganisation, StaffSessionForWrites
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
@@ -27,7 +27,8 @@ class ApiKeyViewSet(ApiViewSet):
 
     @extend_schema(parameters=PAGE_PARAMETERS, responses={200: paginated(ApiKeySerializer)})
     def list(self, request: Request) -> Response:
-        return self.page(ApiKey.objects.filter(organisation=self.organisation), ApiKeySerializer, keys=[id_key("key")])
+        keys = of_organisation(ApiKey.objects.all(), self.organisation)
+        return self.page(keys, ApiKeySerializer, keys=[id_key("key")])
 
     @extend_schema(
         request=ApiKeyCreateSerializer,

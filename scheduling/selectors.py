@@ -2,13 +2,14 @@ from django.db.models import QuerySet
 
 from kraiter.api.fields import SLUG_PATTERN
 from kraiter.api.ids import require_id
+from kraiter.api.pagination import of_organisation
 from kraiter.errors import InvalidInput, NotFound
 from kraiter.models import Organisation
 from scheduling.models import ScheduledSend, Sequence
 
 
 def sequence_list(*, organisation: Organisation) -> QuerySet[Sequence]:
-    return Sequence.objects.filter(organisation=organisation)
+    return of_organisation(Sequence.objects.all(), organisation)
 
 
 def require_sequence_id(sequence_id: str) -> str:
@@ -27,7 +28,7 @@ def sequence_get(*, organisation: Organisation, sequence_id: str) -> Sequence:
 
 
 def scheduled_send_list(*, organisation: Organisation) -> QuerySet[ScheduledSend]:
-    return ScheduledSend.objects.filter(organisation=organisation).select_related("contact", "template", "sequence")
+    return of_organisation(ScheduledSend.objects.all(), organisation).select_related("contact", "template", "sequence")
 
 
 def scheduled_send_get(*, organisation: Organisation, scheduled_id: str) -> ScheduledSend:

@@ -1,13 +1,14 @@
 from django.db.models import QuerySet
 
 from kraiter.api.ids import require_id
+from kraiter.api.pagination import of_organisation
 from kraiter.errors import NotFound
 from kraiter.models import Organisation
 from sends.models import Send
 
 
 def send_list(*, organisation: Organisation) -> QuerySet[Send]:
-    return Send.objects.filter(organisation=organisation)
+    return of_organisation(Send.objects.all(), organisation)
 
 
 def send_get(*, organisation: Organisation, send_id: str) -> Send:

@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
 
 from kraiter.api.fields import SLUG_PATTERN
+from kraiter.api.pagination import of_organisation
 from kraiter.errors import InvalidInput, NotFound
 from kraiter.models import Organisation
 from templates_app.models import Template
@@ -21,4 +22,4 @@ def template_get(*, organisation: Organisation, template_id: str) -> Template:
 
 
 def template_list(*, organisation: Organisation) -> QuerySet[Template]:
-    return Template.objects.filter(organisation=organisation)
+    return of_organisation(Template.objects.all(), organisation)

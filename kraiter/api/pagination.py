@@ -125,6 +125,16 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+def of_organisation(queryset: QuerySet[M], organisation: Any) -> QuerySet[M]:
+    """One organisation's rows, for a list. The filter is written as the range X <= org <= X:
+    the same rows as `organisation = X`, but PostgreSQL then keeps the organisation in the
+    order the list asks for (it drops a column compared with `=` from the ORDER BY), so it reads
+    the list's own (organisation, ...) index. With `=`, an organisation holding most of a table
+    can tempt it into walking the primary key backwards, past every other organisation's newer
+    rows (seconds instead of a millisecond; see BENCHMARKS.md)."""
+    return queryset.filter(organisation_id__gte=organisation.pk, organisation_id__lte=organisation.pk)
+
+
 def paginate(
     queryset: QuerySet[M],
     *,
@@ -132,11 +142,18 @@ def paginate(
     cursor: str | None,
     limit: int,
     filters: Mapping[str, Any],
+    within: str | None = "organisation_id",
 ) -> Page[M]:
-    """One page of `queryset` in the order of `keys`, after `cursor`."""
+    """One page of `queryset` in the order of `keys`, after `cursor`.
+
+    `within` names the column the list is scoped to (one value, so ordering by it changes
+    nothing). It leads the ORDER BY all the same: that makes the order exactly the one of the
+    list's index, so PostgreSQL walks that index instead of guessing it can find the first rows
+    soonest by walking the primary key and skipping other organisations' rows."""
     if cursor:
         queryset = queryset.filter(_after(keys, decode_cursor(cursor, keys, filters)))
-    rows = list(queryset.order_by(*order_by(keys))[: limit + 1])
+    leading = [within] if within else []
+    rows = list(queryset.order_by(*leading, *order_by(keys))[: limit + 1])
     if len(rows) <= limit:
         return Page(rows, None)
     last = rows[limit - 1]

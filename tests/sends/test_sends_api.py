@@ -1,8 +1,12 @@
 """GET /api/sends, /api/sends/:id and /api/contacts/:id/sends (seed 000, API.md 6)."""
 
+import re
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
+from sends.models import Send
 from tests.factories import ContactFactory, SendFactory
 from tests.openapi import assert_matches_schema
 
@@ -135,30 +139,51 @@ def test_pages_cost_at_most_three_queries_whatever_their_size(api, organisation,
 
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    ("query", "index"),
+    ("query", "in_order"),
     [
-        ("", "send_org_id_idx"),
-        ("status=bounced", "send_org_status_idx"),
-        ("templateId=welcome", "send_org_template_idx"),
-        ("source=sequence", "send_org_source_idx"),
-        ("sourceId=onboarding", "send_org_source_id_idx"),
-        ("contactId=cnt_01ARZ3NDEKTSV4RRFFQ69G5FAV", "send_org_contact_idx"),
-        ("email=ann@example.com", "send_email_idx"),
+        ("", True),
+        ("status=bounced", True),
+        ("templateId=t7", True),
+        ("source=sequence", True),
+        ("sourceId=s1", True),
+        ("contactId={contact}", True),
+        # An address has a handful of sends: found through an index, then sorted.
+        ("email=c7@example.com", False),
     ],
 )
-def test_each_filter_is_answered_by_its_index(api, organisation, query, index):
-    """The plan PostgreSQL chooses for a page, with sequential scans ruled out as a big table would."""
+def test_every_filter_reads_an_index_in_list_order(api, organisation, other_organisation, query, in_order):
+    """The plan PostgreSQL chooses for a page over a few thousand analysed rows, one organisation
+    holding the older rows and another the newer ones, sequential scans ruled out as on a big
+    table: an index of the sends is read, never the primary key across organisations, and the
+    rows come out in the list's order without a sort. (BENCHMARKS.md has the same on 10 million.)"""
     from django.test import RequestFactory
 
+    from contacts.models import Contact
     from sends.filters import SendFilter
     from sends.selectors import send_list
 
-    request = RequestFactory().get(f"/api/sends?{query}")
+    contacts = Contact.objects.bulk_create(
+        [Contact(organisation=organisation, email=f"c{n}@example.com") for n in range(300)]
+    )
+    Send.objects.bulk_create(
+        [
+            Send(organisation=organisation if n < 2400 else other_organisation, contact=contacts[n % 300],
+                 email=contacts[n % 300].email, template_slug=f"t{n % 20}", template_name="T", subject="S",
+                 status="bounced" if n % 40 == 0 else "delivered", source="sequence" if n % 10 < 3 else "transactional",
+                 source_id=f"s{n % 5}" if n % 10 < 3 else None, created_at=timezone.now())
+            for n in range(3000)
+        ]
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sends_send")
+    request = RequestFactory().get(f"/api/sends?{query.format(contact=contacts[3].id)}")
     queryset = SendFilter(data=request.GET, queryset=send_list(organisation=organisation)).qs
-    sql, params = queryset.order_by("-id")[:21].query.sql_with_params()
+    sql, params = queryset.order_by("organisation_id", "-id")[:21].query.sql_with_params()  # as paginate() orders
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert index in plan, plan
-    assert "Sort" not in plan.split(index)[0], plan  # rows come out of the index already in order
+    assert re.search(r"Index (Only )?Scan (using|on) send_(org_\w+|email)_idx", plan), plan
+    assert "sends_send_pkey" not in plan, plan
+    if in_order:
+        assert "Sort" not in plan, plan
