@@ -3,8 +3,8 @@
     .venv/bin/python bench/scale_data.py            # once; about half an hour on 2 cores
     .venv/bin/python bench/scale_data.py --rollups  # rebuild the metrics rollups (backfill_metrics)
 
-Ten organisations; "Scale 0" holds 6 million sends, the nine others 4 million between them.
-Sends are spread over the year before now, with a realistic mix of statuses, 20 templates, 5
+Ten organisations; "Scale 0" holds 6 million sends, the nine others 4 million between them,
+all spread over the year before now, with a realistic mix of statuses, 20 templates, 5
 sequences, 200,000 recipients per organisation, and engagement timestamps. Rows are written
 with SQL (generate_series) with the indexes dropped, then the indexes are rebuilt.
 """
@@ -34,7 +34,7 @@ def generate() -> None:
     ids = [str(Organisation._meta.pk.get_db_prep_value(o.id, connection)) for o in organisations]  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM sends_send WHERE organisation_id = %s::uuid", [ids[0]])
-        if cursor.fetchone()[0] >= BIG:
+        if cursor.fetchone()[0] >= BIG * 0.99:
             print("The data set is already there.")
             return
         cursor.execute(
@@ -72,7 +72,7 @@ def generate() -> None:
 INSERT = """
 WITH numbers AS (
     SELECT n, (n * 2654435761 %% 1000) AS r, (n * 40503 %% 3600) AS jitter,
-           CASE WHEN n < %(big)s THEN 0 ELSE 1 + (n %% 9) END AS org
+           CASE WHEN n %% 10 < 6 THEN 0 ELSE 1 + (n / 10) %% 9 END AS org
     FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
 ), rows AS (
     SELECT n, r, jitter, org,
