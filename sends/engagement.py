@@ -16,9 +16,9 @@ metrics count every event exactly once.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 
 from contacts.models import Contact
 from contacts.services import contact_suppress
@@ -51,57 +51,51 @@ class EngagementEvent:
     detail: str = ""  # bounce or rejection reason, delay type, clicked link
 
 
-def engagement_record(*, send_id: str, event: EngagementEvent) -> bool:
-    """Applies one event to a send; True when it changed anything."""
+def engagement_record(*, send_id: str, event: EngagementEvent) -> bool | None:
+    """Applies one event to a send: True when it changed anything, False when it changed
+    nothing (a duplicate, a later event of a kind already seen), None when there is no such send.
+
+    The send's row is locked while the rules are applied, so concurrent events for one send
+    are applied one after the other, each seeing what the previous one did."""
     timestamp_field, status = _EFFECTS[event.event]
-    changed = False
     with transaction.atomic():
+        send = Send.objects.select_for_update().filter(pk=send_id).first() if is_valid_id(send_id, "snd") else None
+        if send is None:
+            return None
+        changes: dict[str, Any] = {}
+        announced: list[tuple[str, datetime, datetime | None]] = []
+
+        def earliest(name: str, field: str) -> None:
+            previous = getattr(send, field)
+            if previous is None or previous > event.at:
+                changes[field] = event.at
+                setattr(send, field, event.at)
+                announced.append((name, event.at, previous))
+
         if timestamp_field:
-            changed |= _set_earliest(send_id, event.event, timestamp_field, event.at)
+            earliest(event.event, timestamp_field)
         if event.event == "clicked":
-            changed |= _set_earliest(send_id, "opened", "opened_at", event.at)
-        if status:
-            changed |= _advance_status(send_id, status, event.detail)
+            earliest("opened", "opened_at")
+        if status and _RANK[send.status] < _RANK[status]:
+            changes["status"] = send.status = status
+            if status == "rejected":
+                changes["rejection_reason"] = (event.detail or "Rejected by SES.")[:2000]
         if event.event == "delayed":
-            Send.objects.filter(pk=send_id).update(last_error=f"Delivery delayed: {event.detail}"[:2000])
+            changes["last_error"] = f"Delivery delayed: {event.detail}"[:2000]
+        if changes:
+            Send.objects.filter(pk=send_id).update(**changes)
+        for name, at, previous in announced:
+            send_event_recorded.send(sender=Send, send=send, event=name, at=at, previous_at=previous)
         if event.event == "complained" or (event.event == "bounced" and event.permanent):
-            _suppress_recipient(send_id, "complained" if event.event == "complained" else "bounced")
-    return changed
+            _suppress_recipient(send.contact_id, "complained" if event.event == "complained" else "bounced")
+    return bool(changes)
 
 
-def _set_earliest(send_id: str, event: str, field: str, at: datetime) -> bool:
-    """Sets the timestamp if unset or later than `at`; tells metrics where it was and is now."""
-    previous = Send.objects.filter(pk=send_id).values_list(field, flat=True).first()
-    if previous is not None and previous <= at:
-        return False
-    condition = Q(**{f"{field}__isnull": True}) if previous is None else Q(**{field: previous})
-    if not Send.objects.filter(condition, pk=send_id).update(**{field: at}):
-        # Another worker changed it between our read and write: apply the rule again on its value.
-        return _set_earliest(send_id, event, field, at)
-    send = Send.objects.get(pk=send_id)
-    send_event_recorded.send(sender=Send, send=send, event=event, at=at, previous_at=previous)
-    return True
-
-
-def _advance_status(send_id: str, status: str, detail: str) -> bool:
-    lower = [name for name, rank in _RANK.items() if rank < _RANK[status]]
-    fields: dict[str, str] = {"status": status}
-    if status == "rejected":
-        fields["rejection_reason"] = (detail or "Rejected by SES.")[:2000]
-    return bool(Send.objects.filter(pk=send_id, status__in=lower).update(**fields))
-
-
-def _suppress_recipient(send_id: str, reason: str) -> None:
-    contact_id = Send.objects.filter(pk=send_id).values_list("contact_id", flat=True).first()
+def _suppress_recipient(contact_id: str | None, reason: str) -> None:
     contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
     if contact is not None:
         contact_suppress(contact=contact, reason=reason)
 
 
-def send_find(*, send_id: str | None = None, ses_message_id: str | None = None) -> str | None:
-    """The id of the send an event is about: by our id when the event carries it, else by SES's."""
-    if send_id and is_valid_id(send_id, "snd") and Send.objects.filter(pk=send_id).exists():
-        return send_id
-    if ses_message_id:
-        return Send.objects.filter(ses_message_id=ses_message_id).values_list("id", flat=True).first()
-    return None
+def send_id_for_ses_message(ses_message_id: str) -> str | None:
+    return Send.objects.filter(ses_message_id=ses_message_id).values_list("id", flat=True).first()

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sends.delivery import SEND_ID_HEADER
-from sends.engagement import EngagementEvent, engagement_record, send_find
+from sends.engagement import EngagementEvent, engagement_record, send_id_for_ses_message
 from sends.models import SesNotification
 
 logger = logging.getLogger("kraiter.engagement")
@@ -35,8 +35,8 @@ SES_EVENT_TYPES: dict[str, tuple[str, str]] = {
 
 
 def ses_message_apply(message: dict[str, Any]) -> bool:
-    """Applies one SES event message (the JSON inside an SNS notification); False when it is
-    not an event we know or names no send of ours."""
+    """Applies one SES event message (the JSON inside an SNS notification) to its send; False
+    when it is not an event we know or names no send of ours."""
     event_type = str(message.get("eventType") or message.get("notificationType") or "")
     if event_type not in SES_EVENT_TYPES:
         logger.info("Ignoring SES event of type %r", event_type)
@@ -44,14 +44,19 @@ def ses_message_apply(message: dict[str, Any]) -> bool:
     event, detail_key = SES_EVENT_TYPES[event_type]
     mail = message.get("mail") or {}
     detail = message.get(detail_key) or {}
-    send_id = send_find(
-        send_id=_tag(mail, "send_id") or _header(mail, SEND_ID_HEADER), ses_message_id=mail.get("messageId")
+    engagement = EngagementEvent(
+        event, _timestamp(detail.get("timestamp") or mail.get("timestamp")), **_specifics(event_type, detail)
     )
-    if send_id is None:
+    # Our own id, when the event carries it (a message tag or header), else SES's message id.
+    ours = _tag(mail, "send_id") or _header(mail, SEND_ID_HEADER)
+    outcome = engagement_record(send_id=ours, event=engagement) if ours else None
+    if outcome is None and mail.get("messageId"):
+        send_id = send_id_for_ses_message(str(mail["messageId"]))
+        outcome = engagement_record(send_id=send_id, event=engagement) if send_id else None
+    if outcome is None:
         logger.info("SES %s event for message %s matches no send", event_type, mail.get("messageId"))
         return False
-    at = _timestamp(detail.get("timestamp") or mail.get("timestamp"))
-    return engagement_record(send_id=send_id, event=EngagementEvent(event, at, **_specifics(event_type, detail)))
+    return True
 
 
 def ses_notification_store(

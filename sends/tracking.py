@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from kraiter.links import read_click_token, read_open_token
-from sends.engagement import EngagementEvent, engagement_record, send_find
+from sends.engagement import EngagementEvent, engagement_record
 
 # A transparent 1x1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -36,6 +36,4 @@ def click_redirect(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _record(send_id: str, event: EngagementEvent) -> None:
-    found = send_find(send_id=send_id)
-    if found is not None:
-        engagement_record(send_id=found, event=event)
+    engagement_record(send_id=send_id, event=event)  # a send deleted since is simply not there
