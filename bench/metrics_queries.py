@@ -50,14 +50,14 @@ def main() -> None:
     now = timezone.now()
     for scope_label, path, scope_sql in [
         ("organisation", "/api/metrics", ""),
-        ("template", "/api/metrics/templates/template-7", "AND template_slug = 'template-7'"),
+        ("template", "/api/metrics/templates/template-3", "AND template_slug = 'template-3'"),
     ]:
         if scope_label == "template":
             from templates_app.models import Template
 
             Template.objects.get_or_create(
-                organisation=organisation, slug="template-7",
-                defaults={"name": "Template 7", "subject": "x", "html": "<p>x</p>"},
+                organisation=organisation, slug="template-3",
+                defaults={"name": "Template 3", "subject": "x", "html": "<p>x</p>"},
             )  # fmt: skip
         for label, period, span in CASES:
             start, end = now - span, now

@@ -19,7 +19,7 @@ FILTERS = [
     "",
     "status=bounced",
     "status=delivered",
-    "templateId=template-7",
+    "templateId=template-3",
     "source=sequence",
     "sourceId=sequence-2",
     "email=user4242@example.com",
