@@ -196,8 +196,11 @@ AWS_SES_CONFIGURATION_SET = env_str("AWS_SES_CONFIGURATION_SET") or None
 # and botocore's silent retries by the delivery pipeline's (recorded, backed off, worker released).
 AWS_SES_AUTO_THROTTLE = None
 AWS_SES_CONFIG = BotoConfig(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
-# The SES account's maximum send rate (messages per second), shared by every worker.
+# The SES account's maximum send rate (messages per second), shared by every worker. Workers aim
+# a little below it (the headroom): a message reaches SES some milliseconds after its slot, and
+# that jitter must not put more than the maximum into any one second.
 SES_MAX_SEND_RATE = env_float("SES_MAX_SEND_RATE", 14.0)
+SES_SEND_RATE_HEADROOM = env_float("SES_SEND_RATE_HEADROOM", 0.93)
 # SNS topics whose notifications the webhook accepts.
 AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS = env_list("AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS")
 AWS_SES_VERIFY_EVENT_SIGNATURES = True

@@ -16,9 +16,11 @@ statement long, and a later attempt that finds an earlier one vanished records i
 
 import logging
 import random
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import Any
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -51,6 +53,7 @@ SEND_ID_HEADER = "X-Kraiter-Send-Id"
 class Claim:
     send_id: str
     attempt: int
+    send: Send  # as loaded right after claiming, with its organisation and content
 
 
 @dataclass(frozen=True)
@@ -69,19 +72,41 @@ def deliver_send(send_id: str, *, expected_attempt: int | None = None) -> Delive
     claim = send_claim(send_id, expected_attempt=expected_attempt)
     if claim is None:
         return DeliveryResult("not_claimed")
-    send = Send.objects.select_related("organisation").get(pk=send_id)
-    content = SendContent.objects.filter(send_id=send_id).first()
+    content = getattr(claim.send, "content", None)
     if content is None:
         send_reject(claim, reason="The rendered content of this send is gone (purged); it cannot be delivered.")
         return DeliveryResult("rejected", claim.attempt)
-    message = build_message(send, content)
+    message = build_message(claim.send, content)
     ses_rate_limiter().wait_for_slot()
     try:
-        get_connection().send_messages([message])
+        email_backend().send_messages([message])
     except Exception as exc:  # every failure is classified: nothing escapes unrecorded
+        forget_email_backend()  # its connection may be what broke
         return _handle_failure(claim, exc)
     send_mark_sent(claim, message_id=message.extra_headers.get("message_id"))
     return DeliveryResult("sent", claim.attempt)
+
+
+_backends = threading.local()
+
+
+def email_backend() -> Any:
+    """This thread's open email backend, kept between deliveries: django-ses builds a boto3
+    client when a backend opens, which costs far more than sending one message."""
+    key = (settings.EMAIL_BACKEND, getattr(settings, "AWS_SES_REGION_ENDPOINT_URL", None))
+    if getattr(_backends, "key", None) != key:
+        forget_email_backend()
+        backend = get_connection()
+        backend.open()
+        _backends.backend, _backends.key = backend, key
+    return _backends.backend
+
+
+def forget_email_backend() -> None:
+    backend = getattr(_backends, "backend", None)
+    if backend is not None:
+        backend.close()
+    _backends.backend = _backends.key = None
 
 
 def send_claim(send_id: str, *, expected_attempt: int | None = None) -> Claim | None:
@@ -98,14 +123,16 @@ def send_claim(send_id: str, *, expected_attempt: int | None = None) -> Claim | 
     )
     if not claimed:
         return None
-    attempt, last_error = Send.objects.filter(pk=send_id).values_list("attempts", "last_error").get()
-    if attempt > 1 and not last_error:
+    send = Send.objects.select_related("organisation", "content").get(pk=send_id)
+    if send.attempts > 1 and not send.last_error:
         # The previous attempt claimed the send and vanished (a killed worker) without recording an
         # outcome. If SES accepted that attempt, this one sends a second copy: say so where staff look.
-        note = f"Attempt {attempt - 1} was lost after claiming (worker stopped); SES may have accepted it."
-        logger.warning("Send %s: %s", send_id, note)
-        Send.objects.filter(pk=send_id, attempts=attempt).update(last_error=note)
-    return Claim(send_id, attempt)
+        send.last_error = (
+            f"Attempt {send.attempts - 1} was lost after claiming (worker stopped); SES may have accepted it."
+        )
+        logger.warning("Send %s: %s", send_id, send.last_error)
+        Send.objects.filter(pk=send_id, attempts=send.attempts).update(last_error=send.last_error)
+    return Claim(send_id, send.attempts, send)
 
 
 def send_mark_sent(claim: Claim, *, message_id: str | None) -> bool:
@@ -122,7 +149,8 @@ def send_mark_sent(claim: Claim, *, message_id: str | None) -> bool:
             message_id,
         )
         return False
-    send = Send.objects.get(pk=claim.send_id)
+    send = claim.send
+    send.status, send.sent_at, send.ses_message_id, send.lease_expires_at = Send.Status.SENT, now, message_id, None
     send_event_recorded.send(sender=Send, send=send, event="sent", at=now, previous_at=None)
     return True
 

@@ -60,9 +60,10 @@ _limiter_lock = threading.Lock()
 
 
 def ses_rate_limiter() -> SesRateLimiter:
-    """The process's limiter for SES_MAX_SEND_RATE (on REDIS_URL when set)."""
+    """The process's limiter for SES_MAX_SEND_RATE less the headroom (on REDIS_URL when set)."""
     global _limiter
     with _limiter_lock:
         if _limiter is None:
-            _limiter = SesRateLimiter(settings.SES_MAX_SEND_RATE, redis_url=settings.REDIS_URL or None)
+            rate = settings.SES_MAX_SEND_RATE * settings.SES_SEND_RATE_HEADROOM
+            _limiter = SesRateLimiter(rate, redis_url=settings.REDIS_URL or None)
         return _limiter

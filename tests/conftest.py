@@ -75,11 +75,14 @@ def _client_for(organisation: Organisation) -> ApiClient:
 def _fast_ses_rate(settings: Any) -> Iterator[None]:
     """Delivery tests are not about the rate limit (tests/sends/test_ratelimit.py is): lift it."""
     import sends.ratelimit
+    from sends.delivery import forget_email_backend
 
     settings.SES_MAX_SEND_RATE = 100_000
     sends.ratelimit._limiter = None
+    forget_email_backend()  # each test's SES (moto) and EMAIL_BACKEND are its own
     yield
     sends.ratelimit._limiter = None
+    forget_email_backend()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
