@@ -62,7 +62,9 @@ def ses_message_apply(message: dict[str, Any]) -> bool:
 def ses_notification_store(
     *, notification: dict[str, Any], event_type: str = "", ses_message_id: str = ""
 ) -> SesNotification | None:
-    """Keeps the raw notification; None when it was already stored and processed (a duplicate)."""
+    """Keeps the raw notification, marked processed (call it in the transaction that applies it,
+    and ses_notification_mark(error=...) if applying fails); None when it was already stored and
+    processed (a duplicate). One stored earlier whose processing failed is returned to retry."""
     key = (
         str(notification.get("MessageId") or "")
         or "sha256:" + hashlib.sha256(json.dumps(notification, sort_keys=True).encode()).hexdigest()
@@ -75,6 +77,7 @@ def ses_notification_store(
                 event_type=event_type[:40],
                 ses_message_id=ses_message_id[:128],
                 body=notification,
+                processed_at=timezone.now(),
             )
     except IntegrityError:
         stored = SesNotification.objects.get(message_id=key[:100])
@@ -82,6 +85,7 @@ def ses_notification_store(
 
 
 def ses_notification_mark(*, stored: SesNotification, error: str = "") -> None:
+    """Records that applying the notification failed (error) or, on a retry, succeeded."""
     SesNotification.objects.filter(pk=stored.pk).update(
         processed_at=None if error else timezone.now(), error=error[:2000]
     )
@@ -176,5 +180,6 @@ def ses_export_import(event: ExportedEvent) -> str:
         if stored is None:
             return "duplicate"
         applied = ses_message_apply(event.message)
-        ses_notification_mark(stored=stored)
+        if stored.error:
+            ses_notification_mark(stored=stored)  # a retry of one that failed before
     return "applied" if applied else "ignored"

@@ -47,22 +47,29 @@ class SesWebhookView(SESEventWebhookView):
             return HttpResponseBadRequest("The message could not be verified.")
         self._verified_signature = notification.get("Signature")
         message = ses_notification_message(notification)
-        stored = ses_notification_store(
-            notification=notification,
-            event_type=ses_event_type(message) if message else str(notification.get("Type", "")),
-            ses_message_id=str((message.get("mail") or {}).get("messageId") or ""),
-        )
-        if stored is None:
-            return HttpResponse()  # already stored and applied: a redelivery changes nothing
-        try:
-            with transaction.atomic():
-                response = super().post(request, *args, **kwargs)
-        except Exception as exc:
-            logger.exception("Could not apply SNS message %s; SNS will retry", stored.message_id)
-            ses_notification_mark(stored=stored, error=f"{type(exc).__name__}: {exc}")
-            return HttpResponse("Stored, not yet applied.", status=500)
-        ses_notification_mark(stored=stored)
-        return response
+        # One transaction: the notification is stored, then applied inside a savepoint. If applying
+        # fails, the savepoint is undone, the failure is written on the stored row, it commits, and
+        # SNS gets a 500 and retries. If the process dies, nothing commits and SNS retries too.
+        with transaction.atomic():
+            stored = ses_notification_store(
+                notification=notification,
+                event_type=ses_event_type(message) if message else str(notification.get("Type", "")),
+                ses_message_id=str((message.get("mail") or {}).get("messageId") or ""),
+            )
+            if stored is None:
+                return HttpResponse()  # already stored and applied: a redelivery changes nothing
+            try:
+                with transaction.atomic():
+                    response = super().post(request, *args, **kwargs)
+            except Exception as exc:
+                logger.exception("Could not apply SNS message %s; SNS will retry", stored.message_id)
+                ses_notification_mark(stored=stored, error=f"{type(exc).__name__}: {exc}")
+                failure = HttpResponse("Stored, not yet applied.", status=500)
+            else:
+                if stored.error:
+                    ses_notification_mark(stored=stored)  # a retry of one that failed before
+                return response
+        return failure
 
     def verify_event_message(self, notification: dict[str, Any]) -> bool:
         # post() verified this very message (signature, certificate, age, topic) before storing it.
