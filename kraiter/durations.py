@@ -1,10 +1,18 @@
 """Durations written the way people write them: 30m, 2h, 3d, 1w, 1d12h."""
 
 import re
+from datetime import datetime, timedelta
 
 MAX_SECONDS = 366 * 24 * 3600
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(?:\d{1,6}[mhdw])+")
+
+
+def cutoff_before_now(age: str) -> datetime:
+    """The moment `age` (e.g. 90d) before now, for commands' --older-than; ValueError if bad."""
+    from django.utils import timezone
+
+    return timezone.now() - timedelta(seconds=parse_duration(age))
 
 
 def parse_duration(text: object) -> int:

@@ -1,9 +1,9 @@
 from django.db.models import QuerySet
 
-from kraiter.api.fields import SLUG_PATTERN
+from kraiter.api.fields import require_slug
 from kraiter.api.ids import require_id
 from kraiter.api.pagination import of_organisation
-from kraiter.errors import InvalidInput, NotFound
+from kraiter.errors import NotFound
 from kraiter.models import Organisation
 from scheduling.models import ScheduledSend, Sequence
 
@@ -13,9 +13,7 @@ def sequence_list(*, organisation: Organisation) -> QuerySet[Sequence]:
 
 
 def require_sequence_id(sequence_id: str) -> str:
-    if not SLUG_PATTERN.fullmatch(sequence_id):
-        raise InvalidInput(f"'{sequence_id[:80]}' is not a valid sequence id (1-64 characters of a-z 0-9 - _).")
-    return sequence_id
+    return require_slug(sequence_id, "sequence")
 
 
 def sequence_get(*, organisation: Organisation, sequence_id: str) -> Sequence:

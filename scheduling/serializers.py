@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.serializers import EmailAddressField
@@ -17,6 +18,12 @@ class SequenceSerializer(serializers.Serializer):
     updatedAt = TimestampField(source="updated_at")
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "object"}],
+        "description": "YAML text, or the same structure as an object with 'steps' (and 'trigger').",
+    }
+)
 class DefinitionField(serializers.Field):
     """YAML text, or the same structure as a JSON object."""
 

@@ -63,10 +63,6 @@ class DeliveryResult:
     retry_in: float | None = None
 
 
-class PermanentDeliveryError(Exception):
-    pass
-
-
 def deliver_send(send_id: str, *, expected_attempt: int | None = None) -> DeliveryResult:
     """Claims and delivers one send. Safe to call any number of times, from any worker."""
     claim = send_claim(send_id, expected_attempt=expected_attempt)
@@ -234,8 +230,6 @@ def _handle_failure(claim: Claim, exc: Exception) -> DeliveryResult:
 
 
 def _is_permanent(exc: Exception) -> bool:
-    if isinstance(exc, PermanentDeliveryError):
-        return True
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code") in PERMANENT_SES_ERRORS
     return False

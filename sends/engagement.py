@@ -40,12 +40,11 @@ _EFFECTS: dict[str, tuple[str | None, str | None]] = {
     "rejected": (None, "rejected"),
     "delayed": (None, None),
 }
-EVENTS = tuple(_EFFECTS)
 
 
 @dataclass(frozen=True)
 class EngagementEvent:
-    event: str  # one of EVENTS
+    event: str  # sent, delivered, opened, clicked, bounced, complained, rejected or delayed
     at: datetime
     permanent: bool = False  # a permanent bounce
     detail: str = ""  # bounce or rejection reason, delay type, clicked link

@@ -1,16 +1,14 @@
 from django.db.models import QuerySet
 
-from kraiter.api.fields import SLUG_PATTERN
+from kraiter.api.fields import require_slug
 from kraiter.api.pagination import of_organisation
-from kraiter.errors import InvalidInput, NotFound
+from kraiter.errors import NotFound
 from kraiter.models import Organisation
 from templates_app.models import Template
 
 
 def require_template_id(template_id: str) -> str:
-    if not SLUG_PATTERN.fullmatch(template_id):
-        raise InvalidInput(f"'{template_id[:80]}' is not a valid template id (1-64 characters of a-z 0-9 - _).")
-    return template_id
+    return require_slug(template_id, "template")
 
 
 def template_get(*, organisation: Organisation, template_id: str) -> Template:

@@ -16,6 +16,15 @@ _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def require_slug(value: str, what: str) -> str:
+    """`value` if it is a valid client slug (a template's or a sequence's id); a 400 otherwise."""
+    from kraiter.errors import InvalidInput
+
+    if not SLUG_PATTERN.fullmatch(value):
+        raise InvalidInput(f"'{value[:80]}' is not a valid {what} id (1-64 characters of a-z 0-9 - _).")
+    return value
+
+
 def format_timestamp(value: datetime | None) -> str | None:
     """`2025-09-15T14:30:00.000Z`: UTC, milliseconds, Z."""
     if value is None:

@@ -64,11 +64,6 @@ def uuid_to_id(value: uuid.UUID, prefix: str) -> str:
     return f"{prefix}_{ULID.from_uuid(value)}"
 
 
-def id_timestamp(value: str) -> datetime:
-    """When the object with this id was created (the ULID's time part)."""
-    return ULID.from_str(value.split("_", 1)[1]).datetime
-
-
 class PrefixedIdField(models.UUIDField):
     """A UUID column that Python code reads and writes as `<prefix>_<ULID>`."""
 

@@ -51,10 +51,6 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 class KraiterAutoSchema(AutoSchema):
-    def _is_list_view(self, serializer: Any = None) -> bool:
-        # Lists declare their page shape ({data, nextCursor}) themselves; never wrap it in an array.
-        return False
-
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         always = [400, 401, 429, 500] if self.view.authentication_classes else [400, 500]

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django_filters import FilterSet
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -79,4 +79,6 @@ def paginated(item: type[serializers.Serializer]) -> type[serializers.Serializer
         "data": item(many=True),
         "nextCursor": serializers.CharField(allow_null=True, help_text="null on the last page"),
     }
-    return cast(type[serializers.Serializer], type(name, (serializers.Serializer,), fields))
+    page = type(name, (serializers.Serializer,), fields)
+    # The page is the response itself: a list view's response must not be wrapped in an array.
+    return cast(type[serializers.Serializer], extend_schema_serializer(many=False)(page))

@@ -1,12 +1,10 @@
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from kraiter.api.ids import id_floor
 from kraiter.api.pagination import id_key, keyset_batches
-from kraiter.durations import parse_duration
+from kraiter.durations import cutoff_before_now
 from kraiter.progress import ProgressBar
 from sends.models import SendContent
 from sends.services import send_contents_purge
@@ -25,11 +23,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            age = timedelta(seconds=parse_duration(options["older_than"]))
+            cutoff = cutoff_before_now(options["older_than"])
         except ValueError as exc:
             raise CommandError(f"--older-than: {exc}") from None
         # Send ids begin with their creation time, so "older than" is a range of the primary key.
-        older = SendContent.objects.filter(send_id__lt=id_floor("snd", timezone.now() - age)).only("send_id")
+        older = SendContent.objects.filter(send_id__lt=id_floor("snd", cutoff)).only("send_id")
         bar = ProgressBar("Purging", stream=self.stderr)
         count = 0
         for batch in keyset_batches(

@@ -1,11 +1,9 @@
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from kraiter.api.pagination import id_key, keyset_batches, timestamp_key
-from kraiter.durations import parse_duration
+from kraiter.durations import cutoff_before_now
 from kraiter.progress import ProgressBar
 from sends.models import Send
 from sends.services import send_enqueue_delivery
@@ -25,10 +23,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            age = timedelta(seconds=parse_duration(options["older_than"]))
+            cutoff = cutoff_before_now(options["older_than"])
         except ValueError as exc:
             raise CommandError(f"--older-than: {exc}") from None
-        stuck = Send.objects.filter(status=Send.Status.QUEUED, created_at__lt=timezone.now() - age).only("id")
+        stuck = Send.objects.filter(status=Send.Status.QUEUED, created_at__lt=cutoff).only("id")
         keys = [timestamp_key("createdAt", "created_at", descending=False), id_key("snd", descending=False)]
         bar = ProgressBar("Re-enqueueing", stream=self.stderr)
         count = 0
