@@ -42,3 +42,20 @@ def test_demo_setup_is_repeatable_and_prints_a_working_curl(db):
     old_key = next(word for word in first.split() if word.startswith("kr_"))
     assert APIClient(HTTP_AUTHORIZATION=f"Bearer {old_key}").get("/api/tenant").status_code == 401
     assert Organisation.objects.filter(name="Demo").count() == 1
+
+
+def test_writing_commands_have_a_dry_run_that_writes_nothing(db):
+    from scheduling.models import Sequence
+
+    err = StringIO()
+    call_command("createorganisation", "Ghost", "--dry-run", stdout=StringIO(), stderr=err)
+    assert "rolled back" in err.getvalue() and not Organisation.objects.filter(name="Ghost").exists()
+    run("createorganisation", "Real")
+    call_command("createapikey", "--organisation", "Real", "--dry-run", stdout=StringIO(), stderr=StringIO())
+    assert not Organisation.objects.get(name="Real").api_keys.exists()
+    call_command(
+        "seed_demo", "--organisation", "Real", "--contacts", "5", "--dry-run", stdout=StringIO(), stderr=StringIO()
+    )
+    assert not Sequence.objects.exists()
+    with pytest.raises(CommandError, match="cannot --loop"):
+        call_command("dispatch_scheduled", "--loop", "--dry-run", stdout=StringIO())

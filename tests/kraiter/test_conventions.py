@@ -111,3 +111,16 @@ def test_the_schema_lists_every_endpoint(anonymous):
         assert path in paths
     not_found = paths["/api/contacts/{id}/"]["get"]["responses"]["404"]
     assert not_found["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_over_the_rate_limit_is_429_with_retry_after(api, other_api, settings, monkeypatch):
+    settings.API_RATE_LIMIT_PER_SECOND = 3  # counted in the cache (Redis in CI) per organisation
+    now = [1_800_000_000.25]  # a fixed clock: every request lands in the same one-second window
+    monkeypatch.setattr("kraiter.api.throttling.time.time", lambda: now[0])
+    assert [api.get("/api/tenant").status_code for _ in range(3)] == [200, 200, 200]
+    limited = api.get("/api/tenant")
+    error = assert_envelope(limited, 429, "RATE_LIMITED")
+    assert "Retry-After" in error["message"] and limited["Retry-After"] == "1"
+    assert other_api.get("/api/tenant").status_code == 200  # the limit is per organisation
+    now[0] += 1  # the next second
+    assert api.get("/api/tenant").status_code == 200

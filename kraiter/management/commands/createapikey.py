@@ -1,16 +1,18 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from kraiter.errors import ServiceError
+from kraiter.management.base import WritingCommand
 from kraiter.models import Organisation
 from kraiter.services import api_key_create
 
 
-class Command(BaseCommand):
+class Command(WritingCommand):
     help = "Creates an API key for an organisation and prints it. The key is shown only this once."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
         parser.add_argument("--organisation", required=True, help="The organisation's id (org_...) or exact name.")
         parser.add_argument("--name", default="default", help="A name to recognise the key by.")
 

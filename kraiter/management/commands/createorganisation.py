@@ -1,16 +1,18 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from kraiter.errors import ServiceError
+from kraiter.management.base import WritingCommand
 from kraiter.services import organisation_create
 
 
-class Command(BaseCommand):
+class Command(WritingCommand):
     help = "Creates an organisation (a tenant). Prints its id."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
         parser.add_argument("name", help="The organisation's name.")
         parser.add_argument(
             "--staff-user",

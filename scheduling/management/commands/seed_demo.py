@@ -4,12 +4,13 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import Contact
 from contacts.services import contact_get_or_create, contact_unsubscribe, contact_update
+from kraiter.management.base import WritingCommand
 from kraiter.models import Organisation
 from kraiter.progress import ProgressBar
 from kraiter.services import organisation_create
@@ -43,7 +44,7 @@ steps:
 """
 
 
-class Command(BaseCommand):
+class Command(WritingCommand):
     help = (
         "Fills an organisation with a realistic demo: contacts, five templates, an onboarding sequence, "
         "a month of sends with deliveries, opens, clicks, bounces and complaints, and emails still "
@@ -51,6 +52,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
         parser.add_argument("--organisation", default="Demo", help="Name of the organisation (created if missing).")
         parser.add_argument("--contacts", type=int, default=300)
         parser.add_argument("--days", type=int, default=30)
