@@ -63,22 +63,27 @@ class OrganisationFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("all", "All organisations"), *((o.id, o.name) for o in Organisation.objects.order_by("name")[:200])]
 
+    @cached_property
+    def current(self) -> str | None:
+        """The organisation shown: the chosen one, "all" while searching without a choice, else
+        the default (asked once per page, for both the choices and the query)."""
+        value = self.value()
+        if value is None and self.request.GET.get("q"):
+            return "all"
+        return value or self.default(self.request)
+
     def choices(self, changelist: Any) -> Any:
-        searching = self.value() is None and self.request.GET.get("q")
-        current = "all" if searching else (self.value() or self.default(self.request))
         for value, label in self.lookup_choices:
             yield {
-                "selected": current == value,
+                "selected": self.current == value,
                 "query_string": changelist.get_query_string({self.parameter_name: value}),
                 "display": label,
             }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value == "all" or (value is None and request.GET.get("q")):
+        if self.current in (None, "all"):
             return queryset
-        chosen = value or self.default(request)
-        return queryset.filter(organisation_id=chosen) if chosen else queryset
+        return queryset.filter(organisation_id=self.current)
 
     @staticmethod
     def default(request: HttpRequest) -> str | None:
