@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from contacts.emails import email_lookup_key, normalise_email
 from contacts.models import Contact
+from contacts.services import contacts_new
 from kraiter.errors import InvalidInput
 from kraiter.models import Organisation
 
@@ -88,12 +89,12 @@ def contacts_import_batch(
             .select_for_update()
         }
         changed: list[Contact] = []
-        new: list[Contact] = []
+        new_rows: list[tuple[str, dict[str, Any]]] = []
         now = timezone.now()
         for key, row in merged.items():
             contact = existing.get(key)
             if contact is None:
-                new.append(Contact(organisation=organisation, email=row.email, properties=row.properties))
+                new_rows.append((row.email, row.properties))
                 continue
             properties = {**contact.properties, **row.properties}
             if properties == contact.properties:
@@ -101,11 +102,11 @@ def contacts_import_batch(
                 continue
             contact.properties, contact.updated_at = properties, now
             changed.append(contact)
-        report.created += len(new)
+        report.created += len(new_rows)
         report.updated += len(changed)
         if not dry_run:
             Contact.objects.bulk_update(changed, ["properties", "updated_at"])
-            Contact.objects.bulk_create(new)
+            Contact.objects.bulk_create(contacts_new(organisation=organisation, emails_and_properties=new_rows))
 
 
 def batched(rows: Iterable[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:

@@ -75,3 +75,22 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.contact_id})"
+
+
+class OptedOutAddress(models.Model):
+    """An address that unsubscribed while the organisation had no contact for it (through the
+    link of an email whose contact was deleted since). A contact created for it later starts
+    unsubscribed, and the row is consumed."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
+    email_key = models.CharField(max_length=254, help_text="The address, lower-cased.")
+    unsubscribed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also the index every contact creation looks its address up in.
+            models.UniqueConstraint(fields=["organisation", "email_key"], name="optout_org_email_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email_key

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from contacts.emails import email_lookup_key
-from contacts.models import Contact
+from contacts.models import Contact, OptedOutAddress
 from kraiter.api.ids import require_id
 from kraiter.api.pagination import of_organisation
 from kraiter.errors import NotFound
@@ -31,3 +31,11 @@ def contact_find_by_email(*, organisation: Organisation, email: str) -> Contact 
 
 def contact_list(*, organisation: Organisation) -> QuerySet[Contact]:
     return of_organisation(Contact.objects.all(), organisation)
+
+
+def address_is_unsubscribed(*, organisation: Organisation, email: str) -> bool:
+    """Whether mail to this address is opted out: its contact unsubscribed, or the address remembered."""
+    contact = contact_find_by_email(organisation=organisation, email=email)
+    if contact is not None:
+        return contact.unsubscribed
+    return OptedOutAddress.objects.filter(organisation=organisation, email_key=email_lookup_key(email)).exists()

@@ -7,9 +7,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contacts.emails import normalise_email
-from contacts.models import Contact, Event
-from contacts.selectors import contact_find_by_email
+from contacts.emails import email_lookup_key, normalise_email
+from contacts.models import Contact, Event, OptedOutAddress
+from contacts.selectors import contact_find_by_email, contact_get
 from contacts.signals import contact_deleting, contact_opted_out, event_recorded
 from kraiter.errors import Conflict
 from kraiter.models import Organisation
@@ -20,9 +20,39 @@ def contact_create(*, organisation: Organisation, email: str, properties: Mappin
     email = normalise_email(email)
     try:
         with transaction.atomic():
-            return Contact.objects.create(organisation=organisation, email=email, properties=dict(properties or {}))
+            return _insert_contact(organisation, email, properties)
     except IntegrityError:
         raise Conflict(f"A contact with the email {email} already exists.") from None
+
+
+def _insert_contact(organisation: Organisation, email: str, properties: Mapping[str, Any] | None = None) -> Contact:
+    """Every new contact comes through here (imports apply the same rule in bulk): an address
+    that opted out before it had a contact starts unsubscribed."""
+    [contact] = contacts_new(organisation=organisation, emails_and_properties=[(email, dict(properties or {}))])
+    contact.save(force_insert=True)
+    return contact
+
+
+def contacts_new(
+    *, organisation: Organisation, emails_and_properties: list[tuple[str, dict[str, Any]]]
+) -> list[Contact]:
+    """Unsaved contacts for these (normalised) addresses, unsubscribed where the address opted
+    out while it had no contact; those opt-outs are consumed (call it in the inserting transaction)."""
+    keys = [email_lookup_key(email) for email, _ in emails_and_properties]
+    opted_out = OptedOutAddress.objects.filter(organisation=organisation, email_key__in=keys)
+    since = dict(opted_out.values_list("email_key", "unsubscribed_at"))
+    if since:
+        opted_out.delete()
+    return [
+        Contact(
+            organisation=organisation,
+            email=email,
+            properties=properties,
+            unsubscribed=key in since,
+            unsubscribed_at=since.get(key),
+        )
+        for (email, properties), key in zip(emails_and_properties, keys, strict=True)
+    ]
 
 
 def contact_get_or_create(*, organisation: Organisation, email: str) -> tuple[Contact, bool]:
@@ -33,13 +63,24 @@ def contact_get_or_create(*, organisation: Organisation, email: str) -> tuple[Co
         return contact, False
     try:
         with transaction.atomic():
-            return Contact.objects.create(organisation=organisation, email=email), True
+            return _insert_contact(organisation, email), True
     except IntegrityError:
         # Another request created it between our read and our insert: theirs is the contact.
         contact = contact_find_by_email(organisation=organisation, email=email)
         if contact is None:
             raise
         return contact, False
+
+
+def contact_resolve(*, organisation: Organisation, contact_id: str | None = None, email: str | None = None) -> Contact:
+    """The contact a request names, by id (NotFound when absent) or by address (created when
+    absent). Call it inside the transaction of what the request does with the contact, so a
+    refusal later in that transaction does not leave a new contact behind."""
+    if contact_id is not None:
+        return contact_get(organisation=organisation, contact_id=contact_id)
+    if email is None:
+        raise ValueError("contact_resolve needs a contact id or an email address")
+    return contact_get_or_create(organisation=organisation, email=email)[0]
 
 
 def contact_update(
@@ -83,6 +124,21 @@ def contact_unsubscribe(*, contact: Contact, at: datetime | None = None) -> Cont
         if changed:
             contact_opted_out.send(sender=Contact, contact=contact, reason="unsubscribed")
     return contact
+
+
+def contact_unsubscribe_address(*, organisation: Organisation, email: str, at: datetime | None = None) -> None:
+    """An unsubscribe link acts on the address it was sent to: the organisation's contact with
+    that address now (whichever contact the email was sent to), or, when there is none, the
+    address is remembered so that a contact created for it later starts unsubscribed."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        contact = contact_find_by_email(organisation=organisation, email=email)
+        if contact is not None:
+            contact_unsubscribe(contact=contact, at=at)
+            return
+        OptedOutAddress.objects.get_or_create(
+            organisation=organisation, email_key=email_lookup_key(email), defaults={"unsubscribed_at": at}
+        )
 
 
 def contact_resubscribe(*, contact: Contact) -> Contact:

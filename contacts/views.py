@@ -69,10 +69,9 @@ class EventViewSet(ApiViewSet):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         with transaction.atomic():
-            if "contactId" in data:
-                contact = selectors.contact_get(organisation=self.organisation, contact_id=data["contactId"])
-            else:
-                contact, _ = services.contact_get_or_create(organisation=self.organisation, email=data["email"])
+            contact = services.contact_resolve(
+                organisation=self.organisation, contact_id=data.get("contactId"), email=data.get("email")
+            )
             event = services.event_create(
                 organisation=self.organisation,
                 contact=contact,

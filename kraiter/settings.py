@@ -140,13 +140,30 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.post
 
 # --- Redis, cache, Celery -----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Every Redis call (broker, cache, rate limiter) is bounded: a Redis that accepts connections and
+# never answers costs a request this long, never a thread for good.
+REDIS_SOCKET_TIMEOUT_SECONDS = env_float("REDIS_SOCKET_TIMEOUT_SECONDS", 2.0)
+_REDIS_TIMEOUTS = {
+    "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+}
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": dict(_REDIS_TIMEOUTS),
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
+# A task not acknowledged within the visibility timeout is handed to another worker. Deliveries
+# are short; the sweeper (sends.tasks) covers anything the broker loses. The socket timeouts stay
+# above kombu's 1 s BRPOP poll, so an idle worker does not time out.
+REDIS_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 600, **_REDIS_TIMEOUTS}
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL == "filesystem://":
     # The embedded broker: a folder of message files that web, worker and beat share.
@@ -159,26 +176,22 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
-    # A task not acknowledged within this time is handed to another worker. Deliveries are
-    # short; the sweeper (sends.tasks) covers anything the broker loses.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT_SECONDS
+# Publishing a task (in a web request, after its commit) tries twice, then gives up: the send is
+# committed and the sweeper enqueues it (sends.services.send_enqueue_delivery).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged once it has run; a worker process that dies mid-task gives its message
+# back to the broker at once (another worker takes it), instead of after the visibility timeout.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 4)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat runs the scheduled-send dispatcher, in seconds.
 DISPATCH_INTERVAL_SECONDS = env_float("DISPATCH_INTERVAL_SECONDS", 2.0)
-CELERY_BEAT_SCHEDULE = {
-    "dispatch-scheduled-sends": {
-        "task": "scheduling.tasks.dispatch_scheduled",
-        "schedule": DISPATCH_INTERVAL_SECONDS,
-        "options": {"expires": DISPATCH_INTERVAL_SECONDS * 5},
-    },
-    "sweep-queued-sends": {"task": "sends.tasks.sweep_queued_sends", "schedule": 30.0},
-    "purge-idempotency-keys": {"task": "sends.tasks.purge_idempotency_keys", "schedule": 3600.0},
-}
 
 # --- mail -----------------------------------------------------------------------------------------
 # Production: EMAIL_BACKEND=django_ses.SESBackend. The default writes one .eml per send to var/outbox/.
@@ -195,22 +208,65 @@ AWS_SES_CONFIGURATION_SET = env_str("AWS_SES_CONFIGURATION_SET") or None
 # django-ses's own per-process throttle is replaced by the shared Redis limiter in sends.ratelimit,
 # and botocore's silent retries by the delivery pipeline's (recorded, backed off, worker released).
 AWS_SES_AUTO_THROTTLE = None
-AWS_SES_CONFIG = BotoConfig(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
+# Every SES call is bounded: a connection opens within SES_CONNECT_TIMEOUT_SECONDS or the attempt
+# surely did not reach SES (retried); an answer comes within SES_READ_TIMEOUT_SECONDS or the
+# attempt's outcome is unknown (sends.delivery: recorded, and not resent blindly).
+SES_CONNECT_TIMEOUT_SECONDS = env_float("SES_CONNECT_TIMEOUT_SECONDS", 3.0)
+SES_READ_TIMEOUT_SECONDS = env_float("SES_READ_TIMEOUT_SECONDS", 10.0)
+AWS_SES_CONFIG = BotoConfig(
+    retries={"total_max_attempts": 1},
+    connect_timeout=SES_CONNECT_TIMEOUT_SECONDS,
+    read_timeout=SES_READ_TIMEOUT_SECONDS,
+)
 # The SES account's maximum send rate (messages per second), shared by every worker. Workers aim
 # a little below it (the headroom): a message reaches SES some milliseconds after its slot, and
 # that jitter must not put more than the maximum into any one second.
 SES_MAX_SEND_RATE = env_float("SES_MAX_SEND_RATE", 14.0)
 SES_SEND_RATE_HEADROOM = env_float("SES_SEND_RATE_HEADROOM", 0.93)
+# The Redis key of the shared limiter: deployments sharing one Redis and one SES account share it.
+SES_RATE_LIMIT_KEY = env_str("SES_RATE_LIMIT_KEY", "kraiter:ses-rate")
 # SNS topics whose notifications the webhook accepts.
 AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS = env_list("AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS")
 AWS_SES_VERIFY_EVENT_SIGNATURES = True
 
 # --- delivery -------------------------------------------------------------------------------------
 # A worker's claim on a send lasts this long; after it, the sweeper hands the send to another worker.
-DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 120)
-# A queued send nobody has claimed after this long is re-enqueued by the sweeper.
+# It covers one SES call (connect + read timeouts), the rate limiter's wait and the retries of the
+# `sent` write, so a worker that dies is replaced within the lease plus one sweep (~40 s).
+DELIVERY_LEASE_SECONDS = env_int(
+    "DELIVERY_LEASE_SECONDS", int(SES_CONNECT_TIMEOUT_SECONDS + SES_READ_TIMEOUT_SECONDS) + 15
+)
+# How often beat runs the sweeper that re-enqueues queued sends no worker is delivering.
+DELIVERY_SWEEP_INTERVAL_SECONDS = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 10.0)
+# A queued send nobody has claimed after this long is re-enqueued by the sweeper (its task may
+# still be waiting in the broker's queue until then).
 DELIVERY_PICKUP_GRACE_SECONDS = env_int("DELIVERY_PICKUP_GRACE_SECONDS", 60)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8)
+# An attempt whose outcome is unknown (SES's answer lost, or its worker lost) may have been
+# accepted. Wait this long for SES's event stream to say so (a configuration set publishing to
+# /webhooks/ses/); then `resend` (at-least-once, each resend marked) or `hold` (at-most-once).
+DELIVERY_UNCERTAIN_WAIT_SECONDS = env_int("DELIVERY_UNCERTAIN_WAIT_SECONDS", 60 if AWS_SES_CONFIGURATION_SET else 0)
+DELIVERY_UNCERTAIN_POLICY = env_str("DELIVERY_UNCERTAIN_POLICY", "resend")
+if DELIVERY_UNCERTAIN_POLICY not in ("resend", "hold"):
+    raise ImproperlyConfigured(f"DELIVERY_UNCERTAIN_POLICY must be resend or hold, not {DELIVERY_UNCERTAIN_POLICY!r}.")
+# Under `resend`, at most this many resends after unknown outcomes; then the send ends `sent`, unconfirmed.
+DELIVERY_MAX_UNCERTAIN_RESENDS = env_int("DELIVERY_MAX_UNCERTAIN_RESENDS", 2)
+
+# Beat's timetable: every entry names a task registered with the Celery app (a test checks).
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-scheduled-sends": {
+        "task": "scheduling.tasks.dispatch_scheduled",
+        "schedule": DISPATCH_INTERVAL_SECONDS,
+        "options": {"expires": DISPATCH_INTERVAL_SECONDS * 5},
+    },
+    "sweep-queued-sends": {
+        "task": "sends.tasks.sweep_queued_sends",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS * 3},
+    },
+    "heal-stuck-enrolments": {"task": "scheduling.tasks.heal_stuck_enrolments", "schedule": 60.0},
+    "purge-idempotency-keys": {"task": "sends.tasks.purge_idempotency_keys", "schedule": 3600.0},
+}
 
 # --- engagement -----------------------------------------------------------------------------------
 TRACKING_ENABLED = env_bool("TRACKING_ENABLED", True)

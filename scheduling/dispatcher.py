@@ -22,10 +22,12 @@ from django.utils import timezone
 
 from contacts.models import Contact, Event
 from kraiter.errors import Unprocessable
+from kraiter.models import Organisation
 from scheduling.conditions import condition_holds
 from scheduling.models import Enrolment, ScheduledSend, Sequence
 from scheduling.plan import next_email
 from scheduling.services import scheduled_send_fields
+from sends.models import Send
 from sends.services import NewSend, SendOrigin, send_build, send_build_rejected, send_save_many
 from templates_app.models import Template
 
@@ -144,8 +146,19 @@ def _dispatch_row(row: ScheduledSend, context: _BatchContext, batch: _Batch, now
 def _build_send(
     row: ScheduledSend, sequence: Sequence, enrolment: Enrolment, contact: Contact, context: _BatchContext
 ) -> NewSend:
-    origin = SendOrigin(source="sequence", source_id=sequence.slug, step=row.step, enrolment_id=enrolment.id)
+    origin = SendOrigin(source=Send.Source.SEQUENCE, source_id=sequence.slug, step=row.step, enrolment_id=enrolment.id)
     template = context.templates.get((row.organisation_id, row.template_slug))
+    if sequence.organisation.sending_status == Organisation.SendingStatus.PAUSED:
+        # As for POST /api/send: a paused organisation's mail is refused, and the log says so.
+        return send_build_rejected(
+            organisation=sequence.organisation,
+            contact=contact,
+            template_slug=row.template_slug,
+            template_name=template.name if template else row.template_slug,
+            subject=template.subject if template else "",
+            reason="Sending is paused for this organisation.",
+            origin=origin,
+        )
     if template is None:
         return send_build_rejected(
             organisation=sequence.organisation,

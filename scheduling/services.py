@@ -1,7 +1,7 @@
 """The only writers of sequences, enrolments and scheduled sends (the dispatcher aside)."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
@@ -9,11 +9,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
+from contacts.services import contact_resolve
+from kraiter.api.fields import format_timestamp
 from kraiter.errors import Conflict, InvalidInput, Unprocessable
 from kraiter.models import Organisation
 from scheduling.definition import Definition, DefinitionError, parse_definition
 from scheduling.models import Enrolment, ScheduledSend, Sequence, SequenceVersion
 from scheduling.plan import NextEmail, next_email
+from sends.models import Send
 from templates_app.models import Template
 
 
@@ -98,28 +101,78 @@ def sequence_current_version(sequence: Sequence) -> SequenceVersion:
 
 
 def enrolment_create(*, sequence: Sequence, contact: Contact, now: datetime | None = None) -> Enrolment:
-    """Enrols a contact and schedules its first email (due at once when no delay precedes it).
-    Unprocessable unless the sequence is active and the contact can receive mail; Conflict when
-    the contact is already active in it."""
+    """Enrols a contact and schedules its first email (due at once when no delay precedes it),
+    in one transaction: an enrolment never exists without its next step. Unprocessable unless
+    the sequence is active and the contact can receive mail; Conflict when the contact is
+    already active in it."""
     if sequence.status != Sequence.Status.ACTIVE:
         raise Unprocessable(f"Sequence '{sequence.slug}' is {sequence.status}; only active sequences take enrolments.")
     if not contact.can_receive:
         raise Unprocessable(f"Contact {contact.id} is suppressed or unsubscribed and cannot be enrolled.")
     version = sequence_current_version(sequence)
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            enrolment = Enrolment.objects.create(
-                organisation=sequence.organisation,
-                sequence=sequence,
-                sequence_slug=sequence.slug,
-                version=version,
-                contact=contact,
-            )
-    except IntegrityError:
-        raise Conflict(f"Contact {contact.id} is already active in sequence '{sequence.slug}'.") from None
-    enrolment_schedule_next(enrolment=enrolment, steps=version.steps, start=0, base=now)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                enrolment = Enrolment.objects.create(
+                    organisation=sequence.organisation,
+                    sequence=sequence,
+                    sequence_slug=sequence.slug,
+                    version=version,
+                    contact=contact,
+                )
+        except IntegrityError:
+            raise Conflict(f"Contact {contact.id} is already active in sequence '{sequence.slug}'.") from None
+        enrolment_schedule_next(enrolment=enrolment, steps=version.steps, start=0, base=now)
     return enrolment
+
+
+def enrolment_create_for(*, sequence: Sequence, contact_id: str | None, email: str | None) -> Enrolment:
+    """POST /api/sequences/:id/enrol: the contact (by id, or by address, created when new) and
+    its enrolment in one transaction; a refused enrolment leaves no new contact behind."""
+    with transaction.atomic():
+        contact = contact_resolve(organisation=sequence.organisation, contact_id=contact_id, email=email)
+        return enrolment_create(sequence=sequence, contact=contact)
+
+
+# An active enrolment with nothing scheduled older than this is stuck (only enrolments written
+# before enrolling became atomic, or by a bug): the healer schedules its next step.
+STUCK_ENROLMENT_GRACE = timedelta(minutes=1)
+
+
+def enrolments_heal_stuck(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Active enrolments with no scheduled send: schedules the step after the last email they
+    were sent (or completes them), and records why on the enrolment. Returns how many."""
+    now = now or timezone.now()
+    stuck = list(
+        Enrolment.objects.select_related("version")
+        .filter(status=Enrolment.Status.ACTIVE, scheduled_send__isnull=True, updated_at__lt=now - STUCK_ENROLMENT_GRACE)
+        .order_by("updated_at")[:limit]
+    )
+    for enrolment in stuck:
+        with transaction.atomic():
+            locked = Enrolment.objects.select_for_update().filter(pk=enrolment.pk, status=Enrolment.Status.ACTIVE)
+            if locked.first() is None or ScheduledSend.objects.filter(enrolment_id=enrolment.pk).exists():
+                continue  # ended or scheduled meanwhile
+            if enrolment.version is None:
+                enrolment_end(enrolment=enrolment, status=Enrolment.Status.CANCELLED, reason="its sequence is gone")
+                continue
+            steps = enrolment.version.steps
+            start = _index_after_last_email_sent(enrolment, steps)
+            Enrolment.objects.filter(pk=enrolment.pk).update(
+                notes=f"Healed {format_timestamp(now)}: nothing was scheduled; the step after "
+                f"{'the last email sent' if start else 'enrolling'} was scheduled."
+            )
+            enrolment_schedule_next(enrolment=enrolment, steps=steps, start=start, base=now)
+    return len(stuck)
+
+
+def _index_after_last_email_sent(enrolment: Enrolment, steps: list[dict[str, Any]]) -> int:
+    last_step = Send.objects.filter(enrolment_id=enrolment.id).order_by("-step").values_list("step", flat=True).first()
+    if not last_step:
+        return 0
+    emails = [index for index, step in enumerate(steps) if step["type"] == "email"]
+    return emails[min(last_step, len(emails)) - 1] + 1
 
 
 def enrolment_schedule_next(*, enrolment: Enrolment, steps: list[dict[str, Any]], start: int, base: datetime) -> None:

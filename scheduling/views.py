@@ -6,7 +6,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts.selectors import contact_get
-from contacts.services import contact_get_or_create
 from kraiter.api.pagination import CursorKey, id_key, timestamp_key
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
@@ -81,11 +80,11 @@ class SequenceViewSet(ApiViewSet):
         sequence = selectors.sequence_get(organisation=self.organisation, sequence_id=pk)
         body = EnrolSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if "contactId" in body.validated_data:
-            contact = contact_get(organisation=self.organisation, contact_id=body.validated_data["contactId"])
-        else:
-            contact, _ = contact_get_or_create(organisation=self.organisation, email=body.validated_data["email"])
-        enrolment = services.enrolment_create(sequence=sequence, contact=contact)
+        enrolment = services.enrolment_create_for(
+            sequence=sequence,
+            contact_id=body.validated_data.get("contactId"),
+            email=body.validated_data.get("email"),
+        )
         return Response(EnrolmentSerializer(enrolment).data, status=201)
 
 

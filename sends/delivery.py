@@ -1,34 +1,73 @@
-"""Delivery: a queued send becomes one email handed to the email backend (SES), exactly once.
+"""Delivery: a queued send becomes one email handed to the email backend (SES).
 
+One attempt:
 1. Claim: a conditional UPDATE takes a queued send whose lease is free, sets a lease and bumps
    `attempts`. Two workers cannot both claim it; the loser does nothing.
-2. Wait for a slot of the shared SES rate limiter.
-3. Hand the message to the backend (django-ses in production).
-4. Record the outcome, guarded by the attempt number: a worker whose claim was taken over
-   (its lease expired) cannot overwrite the newer attempt.
+2. Check again what may have changed since the send was queued: the contact deleted,
+   unsubscribed (unless the send has ignoreUnsubscribe) or suppressed, the organisation paused.
+   Any of these ends the send `rejected` with the reason, and nothing reaches SES.
+3. Wait for a slot of the shared SES rate limiter, then hand the message to the backend.
+4. Record the outcome, guarded by the attempt number, so a worker whose claim was taken over
+   (its lease expired) cannot overwrite a newer attempt.
 
-Throttling and network errors release the send for a retry with jittered backoff; SES rejections
-end it as `rejected`. The sweeper (`sends_due_for_sweep`) re-enqueues sends whose lease expired
-or that nobody picked up, so a lost broker message or a killed worker delays a send but never
-loses it. The one window for a duplicate is between SES accepting and our UPDATE; it is a single
-statement long, and a later attempt that finds an earlier one vanished records it in last_error.
+Outcomes of the SES call, told apart because they call for opposite answers:
+- accepted: `sent`, with SES's message id. The write is retried on a fresh database connection
+  (a failover, an idle kill) for as long as the lease allows.
+- surely not taken (a connection that never opened, throttling, any error answer from SES):
+  a permanent SES error ends the send `rejected`; the rest release it for a retry with jittered
+  backoff, up to DELIVERY_MAX_ATTEMPTS.
+- unknown (the request went out and the answer was lost: a read timeout, a connection reset):
+  SES may have accepted it. The attempt is added to `uncertain_attempts`, a list that is only
+  ever appended to, and the send waits DELIVERY_UNCERTAIN_WAIT_SECONDS for SES's own event
+  stream (configuration set -> SNS -> /webhooks/ses/) to say what happened: an SES event for the
+  send makes it `sent` (sends.engagement) and no attempt follows. With no event in that window,
+  DELIVERY_UNCERTAIN_POLICY decides: `resend` (at-least-once, the default: the resend is marked
+  in the list and carries an X-Kraiter-Resend-Of header) or `hold` (at-most-once: the send ends
+  `sent`, unconfirmed, with the reason). A send that may have been accepted is never finally
+  `rejected`: when it runs out of attempts it also ends `sent`, unconfirmed.
+
+The windows that can still deliver a message twice, and where each is recorded:
+- a worker killed (or its database lost for longer than the lease) after SES accepted and before
+  `sent` was written. The next attempt finds an attempt that recorded nothing, adds it to
+  `uncertain_attempts` ("the worker stopped ...") and applies the policy above: a second copy
+  goes out only under `resend`, and it is marked.
+- an answer lost (above): a second copy only under `resend`, marked.
+- a worker that outlived its lease and then got SES's answer: `send_mark_sent` finds a newer
+  attempt and records the accepted copy in `uncertain_attempts` (and marks the send `sent` if the
+  newer attempt has not yet).
+Nothing else sends twice: claims are exclusive, and the sweeper (`sends_due_for_sweep`) only
+re-enqueues sends whose lease has run out, so a lost broker message or a killed worker delays a
+send (by at most the lease plus one sweep) but never loses it.
 """
 
 import logging
 import random
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Literal, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    HTTPClientError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+from botocore.parsers import ResponseParserError
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from contacts.models import Contact
+from kraiter.api.fields import format_timestamp
 from kraiter.links import unsubscribe_url
+from kraiter.models import Organisation
 from sends.models import Send, SendContent
 from sends.ratelimit import ses_rate_limiter
 from sends.signals import send_event_recorded
@@ -46,40 +85,63 @@ PERMANENT_SES_ERRORS = frozenset(
         "ValidationError",
     }
 )
+# The request reached SES (or may have) and its answer was lost: SES may have accepted the message.
+# A plain HTTPClientError is botocore's "unhandled exception while sending": unknown, so uncertain.
+OUTCOME_UNKNOWN_ERRORS = (
+    ReadTimeoutError,
+    ConnectionClosedError,
+    ResponseStreamingError,
+    ResponseParserError,
+    HTTPClientError,
+)
 SEND_ID_HEADER = "X-Kraiter-Send-Id"
+RESEND_HEADER = "X-Kraiter-Resend-Of"
+LOST_ATTEMPT = "the worker stopped before recording an outcome (killed, or its database was gone)"
+
+Outcome = Literal["sent", "rejected", "retry", "uncertain", "waiting", "not_claimed"]
 
 
 @dataclass(frozen=True)
 class Claim:
     send_id: str
     attempt: int
-    send: Send  # as loaded right after claiming, with its organisation and content
+    send: Send  # as loaded right after claiming, with its organisation, contact and content
+    claimed_at: float  # time.monotonic(): the lease runs from here
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    outcome: str  # "sent" | "rejected" | "retry" | "not_claimed"
+    outcome: Outcome
     attempt: int | None = None
-    retry_in: float | None = None
+    retry_in: float | None = None  # when the task should try again (retry, uncertain, waiting)
 
 
-def deliver_send(send_id: str, *, expected_attempt: int | None = None) -> DeliveryResult:
-    """Claims and delivers one send. Safe to call any number of times, from any worker."""
-    claim = send_claim(send_id, expected_attempt=expected_attempt)
+def deliver_send(
+    send_id: str, *, expected_attempt: int | None = None, task_id: str | None = None, redelivered: bool = False
+) -> DeliveryResult:
+    """Claims and delivers one send. Safe to call any number of times, from any worker.
+    `task_id` and `redelivered` come from the Celery task (see send_claim)."""
+    claim = send_claim(send_id, expected_attempt=expected_attempt, task_id=task_id, redelivered=redelivered)
     if claim is None:
         return DeliveryResult("not_claimed")
-    content = getattr(claim.send, "content", None)
-    if content is None:
-        send_reject(claim, reason="The rendered content of this send is gone (purged); it cannot be delivered.")
-        return DeliveryResult("rejected", claim.attempt)
-    message = build_message(claim.send, content)
-    ses_rate_limiter().wait_for_slot()
+    refusal = delivery_refusal(claim.send)
+    if refusal:
+        return _end_refused(claim, refusal)
+    unresolved = [entry for entry in claim.send.uncertain_attempts if not entry.get("resolution")]
+    if unresolved:
+        decision = _decide_after_uncertain(claim, unresolved)
+        if decision is not None:
+            return decision
+    message = build_message(claim.send, claim.send.content, resend_of=[e["attempt"] for e in unresolved])
     try:
-        email_backend().send_messages([message])
+        backend = email_backend()  # opened first: a new boto3 client takes longer than a slot
+        ses_rate_limiter().wait_for_slot()
+        backend.send_messages([message])
     except Exception as exc:  # every failure is classified: nothing escapes unrecorded
         forget_email_backend()  # its connection may be what broke
         return _handle_failure(claim, exc)
-    send_mark_sent(claim, message_id=message.extra_headers.get("message_id"))
+    message_id = message.extra_headers.get("message_id")
+    _write_until_lease_ends(claim, lambda: send_mark_sent(claim, message_id=message_id))
     return DeliveryResult("sent", claim.attempt)
 
 
@@ -105,67 +167,148 @@ def forget_email_backend() -> None:
     _backends.backend = _backends.key = None
 
 
-def send_claim(send_id: str, *, expected_attempt: int | None = None) -> Claim | None:
+def send_claim(
+    send_id: str, *, expected_attempt: int | None = None, task_id: str | None = None, redelivered: bool = False
+) -> Claim | None:
     """Takes the send for one attempt, or None when it is not queued or another worker holds it.
 
     `expected_attempt` lets the retry scheduled by attempt N take the send back at once, without
-    waiting for the lease that attempt N released."""
+    waiting for the lease that attempt N released. A task Celery hands out again because the
+    worker running it died (acks late + reject on worker lost: `redelivered`) takes over a lease
+    its own first run holds: that run is dead, and waiting out its lease would only delay the
+    send. An earlier attempt that claimed the send and recorded nothing is added to
+    `uncertain_attempts` here: it may have reached SES."""
     now = timezone.now()
     free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
     if expected_attempt is not None:
         free |= Q(attempts=expected_attempt)
+    if redelivered and task_id:
+        free |= Q(claimed_by=task_id)
     claimed = Send.objects.filter(free, pk=send_id, status=Send.Status.QUEUED).update(
-        attempts=F("attempts") + 1, lease_expires_at=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS),
+        claimed_by=task_id,
     )
     if not claimed:
         return None
-    send = Send.objects.select_related("organisation", "content").get(pk=send_id)
-    if send.attempts > 1 and not send.last_error:
-        # The previous attempt claimed the send and vanished (a killed worker) without recording an
-        # outcome. If SES accepted that attempt, this one sends a second copy: say so where staff look.
-        send.last_error = (
-            f"Attempt {send.attempts - 1} was lost after claiming (worker stopped); SES may have accepted it."
+    started = time.monotonic()
+    send = Send.objects.select_related("organisation", "content", "contact").get(pk=send_id)
+    previous = send.attempts - 1
+    if previous >= 1 and send.recorded_attempt < previous:
+        entry = uncertain_entry(previous, now, LOST_ATTEMPT)
+        logger.warning("Send %s: attempt %s %s; SES may have accepted it.", send_id, previous, LOST_ATTEMPT)
+        send.uncertain_attempts = [*send.uncertain_attempts, entry]
+        send.recorded_attempt = previous
+        Send.objects.filter(pk=send_id, attempts=send.attempts).update(
+            uncertain_attempts=send.uncertain_attempts, recorded_attempt=previous
         )
-        logger.warning("Send %s: %s", send_id, send.last_error)
-        Send.objects.filter(pk=send_id, attempts=send.attempts).update(last_error=send.last_error)
-    return Claim(send_id, send.attempts, send)
+    return Claim(send_id, send.attempts, send, started)
+
+
+def delivery_refusal(send: Send) -> str | None:
+    """Why this send may no longer go out, checked again right before SES; None when it may.
+    The rule for the contact is the one applied when the send was created."""
+    organisation: Organisation = send.organisation
+    if organisation.sending_status == Organisation.SendingStatus.PAUSED:
+        return "Sending is paused for this organisation."
+    if getattr(send, "content", None) is None:
+        return "The rendered content of this send is gone (purged); it cannot be delivered."
+    contact: Contact | None = send.contact if send.contact_id else None
+    if send.contact_id and contact is None:
+        return "The contact was deleted before the email went out."
+    if contact is not None and not contact.can_receive and not send.ignore_unsubscribe:
+        if contact.suppressed:
+            return f"Contact is suppressed ({contact.suppression_reason or 'manual'})."
+        return "Contact has unsubscribed."
+    return None
+
+
+def uncertain_entry(attempt: int, at: datetime, error: str, resolution: str = "") -> dict[str, Any]:
+    """One element of Send.uncertain_attempts (shown as uncertainAttempts in the API)."""
+    return {"attempt": attempt, "at": format_timestamp(at), "error": error[:500], "resolution": resolution}
 
 
 def send_mark_sent(claim: Claim, *, message_id: str | None) -> bool:
+    """Records that SES accepted this attempt. When a newer attempt took the send over meanwhile,
+    the accepted copy is recorded in uncertain_attempts (the recipient may get two), and the send
+    becomes sent if nobody marked it yet."""
     now = timezone.now()
     updated = Send.objects.filter(pk=claim.send_id, attempts=claim.attempt, status=Send.Status.QUEUED).update(
-        status=Send.Status.SENT, sent_at=now, ses_message_id=message_id, lease_expires_at=None
+        status=Send.Status.SENT,
+        sent_at=now,
+        ses_message_id=message_id,
+        lease_expires_at=None,
+        recorded_attempt=claim.attempt,
     )
-    if not updated:
-        logger.error(
-            "Send %s was handed to SES by attempt %s after another attempt took it over; "
-            "the recipient may receive it twice (message id %s).",
-            claim.send_id,
-            claim.attempt,
-            message_id,
-        )
-        return False
-    send = claim.send
-    send.status, send.sent_at, send.ses_message_id, send.lease_expires_at = Send.Status.SENT, now, message_id, None
-    send_event_recorded.send(sender=Send, send=send, event="sent", at=now, previous_at=None)
-    return True
+    if updated:
+        send = claim.send
+        send.status, send.sent_at, send.ses_message_id, send.lease_expires_at = Send.Status.SENT, now, message_id, None
+        send_event_recorded.send(sender=Send, send=send, event="sent", at=now, previous_at=None)
+        return True
+    with transaction.atomic():
+        send = Send.objects.select_for_update().get(pk=claim.send_id)
+        if send.attempts == claim.attempt:
+            note = f"SES accepted it (message id {message_id}); the send was already {send.status} by then"
+        else:
+            note = f"SES accepted it (message id {message_id}) after attempt {send.attempts} had taken the send over"
+        logger.error("Send %s attempt %s: %s; the recipient may receive it twice.", claim.send_id, claim.attempt, note)
+        fields: dict[str, Any] = {
+            "uncertain_attempts": [*send.uncertain_attempts, uncertain_entry(claim.attempt, now, note, "accepted")]
+        }
+        first_to_finish = send.status == Send.Status.QUEUED
+        if first_to_finish:
+            fields.update(status=Send.Status.SENT, sent_at=now, ses_message_id=message_id, lease_expires_at=None)
+        Send.objects.filter(pk=claim.send_id).update(**fields)
+        if first_to_finish:
+            for name, value in fields.items():
+                setattr(send, name, value)
+            send_event_recorded.send(sender=Send, send=send, event="sent", at=now, previous_at=None)
+    return False
 
 
 def send_reject(claim: Claim, *, reason: str) -> bool:
     return bool(
         Send.objects.filter(pk=claim.send_id, attempts=claim.attempt, status=Send.Status.QUEUED).update(
-            status=Send.Status.REJECTED, rejection_reason=reason[:2000], lease_expires_at=None
+            status=Send.Status.REJECTED,
+            rejection_reason=reason[:2000],
+            lease_expires_at=None,
+            recorded_attempt=claim.attempt,
         )
     )
 
 
-def send_release_for_retry(claim: Claim, *, error: str, retry_at: datetime) -> bool:
+def send_release_for_retry(claim: Claim, *, error: str, retry_at: datetime, **fields: Any) -> bool:
     """Gives the send back for a later attempt; the sweeper takes it if the retry is lost."""
     return bool(
         Send.objects.filter(pk=claim.send_id, attempts=claim.attempt, status=Send.Status.QUEUED).update(
-            lease_expires_at=retry_at, last_error=error[:2000]
+            lease_expires_at=retry_at,
+            last_error=error[:2000],
+            recorded_attempt=claim.attempt,
+            claimed_by=None,  # released: no redelivered task may take it before retry_at
+            **fields,
         )
     )
+
+
+def send_end_unconfirmed(claim: Claim, *, reason: str, resolution: str) -> bool:
+    """Ends a send one of whose attempts may have reached SES: `sent` (it was handed to SES),
+    without a message id, every open uncertain attempt resolved with `resolution`. Never
+    `rejected`: if SES accepted it, its events still arrive and apply as usual."""
+    entries = uncertain_attempts_resolved(claim.send.uncertain_attempts, resolution)
+    sent_at = _first_uncertain_at(entries) or timezone.now()
+    updated = Send.objects.filter(pk=claim.send_id, attempts=claim.attempt, status=Send.Status.QUEUED).update(
+        status=Send.Status.SENT,
+        sent_at=sent_at,
+        lease_expires_at=None,
+        last_error=reason[:2000],
+        uncertain_attempts=entries,
+        recorded_attempt=claim.attempt,
+    )
+    if updated:
+        send = claim.send
+        send.status, send.sent_at, send.uncertain_attempts = Send.Status.SENT, sent_at, entries
+        send_event_recorded.send(sender=Send, send=send, event="sent", at=sent_at, previous_at=None)
+    return bool(updated)
 
 
 def retry_delay(attempt: int) -> float:
@@ -175,10 +318,11 @@ def retry_delay(attempt: int) -> float:
 
 
 def sends_due_for_sweep(*, limit: int = 1000) -> list[str]:
-    """Queued sends nobody is working on: never picked up, or their lease (or retry time) passed."""
+    """Queued sends nobody is working on: their lease (or retry time) has passed, or they were
+    never picked up within the grace (their task may just be waiting in the broker's queue)."""
     now = timezone.now()
     grace = timedelta(seconds=settings.DELIVERY_PICKUP_GRACE_SECONDS)
-    stale = Q(lease_expires_at__isnull=True, created_at__lt=now - grace) | Q(lease_expires_at__lt=now - grace)
+    stale = Q(lease_expires_at__isnull=True, created_at__lt=now - grace) | Q(lease_expires_at__lt=now)
     return list(
         Send.objects.filter(stale, status=Send.Status.QUEUED)
         .order_by("created_at")
@@ -186,7 +330,7 @@ def sends_due_for_sweep(*, limit: int = 1000) -> list[str]:
     )
 
 
-def build_message(send: Send, content: SendContent) -> EmailMultiAlternatives:
+def build_message(send: Send, content: SendContent, *, resend_of: list[int] | None = None) -> EmailMultiAlternatives:
     """The MIME message: text and HTML parts, RFC 8058 one-click unsubscribe, our send id."""
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     headers = {
@@ -195,6 +339,8 @@ def build_message(send: Send, content: SendContent) -> EmailMultiAlternatives:
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         SEND_ID_HEADER: send.id,
     }
+    if resend_of:
+        headers[RESEND_HEADER] = ", ".join(str(attempt) for attempt in resend_of)
     if settings.AWS_SES_CONFIGURATION_SET:
         headers["X-SES-CONFIGURATION-SET"] = settings.AWS_SES_CONFIGURATION_SET
         headers["X-SES-MESSAGE-TAGS"] = (
@@ -211,14 +357,65 @@ def build_message(send: Send, content: SendContent) -> EmailMultiAlternatives:
     return message
 
 
+def _end_refused(claim: Claim, reason: str) -> DeliveryResult:
+    logger.info("Send %s not delivered: %s", claim.send_id, reason)
+    if any(not entry.get("resolution") for entry in claim.send.uncertain_attempts):
+        send_end_unconfirmed(claim, reason=f"Not sent again: {reason}", resolution=f"not resent: {reason}")
+        return DeliveryResult("sent", claim.attempt)
+    send_reject(claim, reason=reason)
+    return DeliveryResult("rejected", claim.attempt)
+
+
+def _decide_after_uncertain(claim: Claim, unresolved: list[dict[str, Any]]) -> DeliveryResult | None:
+    """An earlier attempt's outcome is unknown and no SES event has settled it (an event would
+    have made the send `sent`, so it could not have been claimed). Wait out the window for one,
+    then apply the policy. None: go ahead and resend (the resolution is recorded first)."""
+    wait_until = _parse_at(unresolved[-1]["at"]) + timedelta(seconds=settings.DELIVERY_UNCERTAIN_WAIT_SECONDS)
+    now = timezone.now()
+    if now < wait_until:
+        send_release_for_retry(claim, error=claim.send.last_error or "", retry_at=wait_until)
+        return DeliveryResult("waiting", claim.attempt, retry_in=(wait_until - now).total_seconds())
+    resends = sum(1 for entry in claim.send.uncertain_attempts if entry.get("resolution", "").startswith("resent"))
+    if settings.DELIVERY_UNCERTAIN_POLICY == "hold" or resends >= settings.DELIVERY_MAX_UNCERTAIN_RESENDS:
+        why = (
+            "DELIVERY_UNCERTAIN_POLICY is hold"
+            if settings.DELIVERY_UNCERTAIN_POLICY == "hold"
+            else f"it was already resent {resends} time(s) (DELIVERY_MAX_UNCERTAIN_RESENDS)"
+        )
+        attempts = ", ".join(str(entry["attempt"]) for entry in unresolved)
+        reason = (
+            f"Handed to SES, unconfirmed: SES's answer to attempt(s) {attempts} was lost and no SES event "
+            f"arrived within {settings.DELIVERY_UNCERTAIN_WAIT_SECONDS} s; not sent again because {why}."
+        )
+        send_end_unconfirmed(claim, reason=reason, resolution=f"not resent ({why})")
+        return DeliveryResult("sent", claim.attempt)
+    entries = uncertain_attempts_resolved(claim.send.uncertain_attempts, f"resent as attempt {claim.attempt}")
+    Send.objects.filter(pk=claim.send_id, attempts=claim.attempt).update(uncertain_attempts=entries)
+    claim.send.uncertain_attempts = entries
+    logger.warning("Send %s: resending as attempt %s after an unknown outcome.", claim.send_id, claim.attempt)
+    return None
+
+
 def _handle_failure(claim: Claim, exc: Exception) -> DeliveryResult:
     reason = _describe(exc)
+    if isinstance(exc, OUTCOME_UNKNOWN_ERRORS):
+        return _record_uncertain(claim, reason)
+    may_have_gone_out = bool(claim.send.uncertain_attempts)
     if _is_permanent(exc):
         logger.info("Send %s rejected by the email backend: %s", claim.send_id, reason)
-        send_reject(claim, reason=f"Rejected by SES: {reason}")
+        earlier = " (an earlier attempt's outcome is unknown: see uncertainAttempts)" if may_have_gone_out else ""
+        send_reject(claim, reason=f"Rejected by SES: {reason}{earlier}")
         return DeliveryResult("rejected", claim.attempt)
     if claim.attempt >= settings.DELIVERY_MAX_ATTEMPTS:
         logger.warning("Send %s gave up after %s attempts: %s", claim.send_id, claim.attempt, reason)
+        if may_have_gone_out:
+            send_end_unconfirmed(
+                claim,
+                reason=f"Handed to SES, unconfirmed: an earlier attempt's answer was lost; attempt "
+                f"{claim.attempt}, the last allowed, failed: {reason}",
+                resolution="not resent (out of attempts)",
+            )
+            return DeliveryResult("sent", claim.attempt)
         send_reject(claim, reason=f"Gave up after {claim.attempt} attempts; last error: {reason}")
         return DeliveryResult("rejected", claim.attempt)
     delay = retry_delay(claim.attempt)
@@ -227,6 +424,63 @@ def _handle_failure(claim: Claim, exc: Exception) -> DeliveryResult:
         claim, error=f"Attempt {claim.attempt}: {reason}", retry_at=timezone.now() + timedelta(seconds=delay)
     )
     return DeliveryResult("retry", claim.attempt, retry_in=delay)
+
+
+def _record_uncertain(claim: Claim, reason: str) -> DeliveryResult:
+    """SES may have accepted this attempt: record it, and wait for SES's event before anything else."""
+    now = timezone.now()
+    logger.warning(
+        "Send %s attempt %s: outcome unknown (%s); SES may have accepted it.", claim.send_id, claim.attempt, reason
+    )
+    entries = [*claim.send.uncertain_attempts, uncertain_entry(claim.attempt, now, reason)]
+    # With no event stream to wait for, still leave SES a moment (it may be the one in trouble).
+    wait = max(float(settings.DELIVERY_UNCERTAIN_WAIT_SECONDS), retry_delay(claim.attempt))
+    _write_until_lease_ends(
+        claim,
+        lambda: send_release_for_retry(
+            claim,
+            error=f"Attempt {claim.attempt}: outcome unknown: {reason}",
+            retry_at=now + timedelta(seconds=wait),
+            uncertain_attempts=entries,
+        ),
+    )
+    return DeliveryResult("uncertain", claim.attempt, retry_in=wait)
+
+
+T = TypeVar("T")
+
+
+def _write_until_lease_ends(claim: Claim, write: Callable[[], T]) -> T:
+    """Runs a write that must not be lost, retrying on a fresh connection while the lease lasts
+    (a database failover or a dropped idle connection takes seconds). If it still fails, the
+    error propagates: the next attempt finds this one unrecorded and treats it as uncertain."""
+    deadline = claim.claimed_at + settings.DELIVERY_LEASE_SECONDS - 1
+    pause = 0.1
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + pause >= deadline:
+                logger.error("Send %s: could not record attempt %s: %s", claim.send_id, claim.attempt, exc)
+                raise
+            logger.warning("Send %s: recording attempt %s failed (%s); retrying", claim.send_id, claim.attempt, exc)
+            if not connection.in_atomic_block:
+                connection.close()  # the next query opens a new connection
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
+def uncertain_attempts_resolved(entries: list[dict[str, Any]], resolution: str) -> list[dict[str, Any]]:
+    """The list with every still-open entry resolved as `resolution` (earlier resolutions stay)."""
+    return [entry if entry.get("resolution") else {**entry, "resolution": resolution} for entry in entries]
+
+
+def _first_uncertain_at(entries: list[dict[str, Any]]) -> datetime | None:
+    return min((_parse_at(entry["at"]) for entry in entries), default=None)
+
+
+def _parse_at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _is_permanent(exc: Exception) -> bool:

@@ -23,6 +23,7 @@ from django.db import transaction
 from contacts.models import Contact
 from contacts.services import contact_suppress
 from kraiter.api.ids import is_valid_id
+from sends.delivery import uncertain_attempts_resolved
 from sends.models import Send
 from sends.signals import send_event_recorded
 
@@ -48,6 +49,7 @@ class EngagementEvent:
     at: datetime
     permanent: bool = False  # a permanent bounce
     detail: str = ""  # bounce or rejection reason, delay type, clicked link
+    ses_message_id: str = ""  # SES's id for the message, when the event comes from SES
 
 
 def engagement_record(*, send_id: str, event: EngagementEvent) -> bool | None:
@@ -71,6 +73,12 @@ def engagement_record(*, send_id: str, event: EngagementEvent) -> bool | None:
                 setattr(send, field, event.at)
                 announced.append((name, event.at, previous))
 
+        if event.event != "rejected" and _attempted_without_record(send):
+            # Proof that SES has the message, for a send whose attempt did not record it (its answer
+            # or its worker was lost): it is sent, with SES's id, and no further attempt follows.
+            changes.update(_confirmed_by_ses(send, event))
+            send.status = Send.Status.SENT
+            earliest("sent", "sent_at")
         if timestamp_field:
             earliest(event.event, timestamp_field)
         if event.event == "clicked":
@@ -88,6 +96,27 @@ def engagement_record(*, send_id: str, event: EngagementEvent) -> bool | None:
         if event.event == "complained" or (event.event == "bounced" and event.permanent):
             _suppress_recipient(send.contact_id, "complained" if event.event == "complained" else "bounced")
     return bool(changes)
+
+
+def _attempted_without_record(send: Send) -> bool:
+    """Attempted, and still queued or rejected: the event means one of its attempts got through."""
+    return send.attempts > 0 and send.status in (Send.Status.QUEUED, Send.Status.REJECTED)
+
+
+def _confirmed_by_ses(send: Send, event: EngagementEvent) -> dict[str, Any]:
+    resolution = f"confirmed: the message was reported {event.event}"
+    fields: dict[str, Any] = {
+        "status": Send.Status.SENT,
+        "lease_expires_at": None,
+        "recorded_attempt": send.attempts,
+        "uncertain_attempts": uncertain_attempts_resolved(send.uncertain_attempts, resolution),
+    }
+    if event.ses_message_id and not send.ses_message_id:
+        fields["ses_message_id"] = event.ses_message_id
+    if send.status == Send.Status.REJECTED:
+        fields["rejection_reason"] = None
+        fields["last_error"] = f"Was rejected ({send.rejection_reason}); then SES reported it {event.event}."[:2000]
+    return fields
 
 
 def _suppress_recipient(contact_id: str | None, reason: str) -> None:

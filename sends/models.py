@@ -49,11 +49,21 @@ class Send(models.Model):
     complained_at = models.DateTimeField(null=True, blank=True)
     ses_message_id = models.CharField(max_length=128, null=True, blank=True)
     rejection_reason = models.TextField(null=True, blank=True)
+    # POST /api/send's ignoreUnsubscribe: delivery checks the contact again with the same rule.
+    ignore_unsubscribe = models.BooleanField(default=False)
     # Delivery bookkeeping: a worker claims the send (attempts + 1, lease) before handing it to SES;
     # a stale worker's result is ignored because its attempt number is no longer the current one.
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task id of the attempt holding the lease: if that task's worker dies, Celery
+    # hands the same task to another worker, which may take the send over at once (sends.tasks).
+    claimed_by = models.CharField(max_length=64, null=True, blank=True)
     last_error = models.TextField(null=True, blank=True)
+    # The attempt whose outcome was last written: a claimed attempt above it recorded nothing.
+    recorded_attempt = models.PositiveSmallIntegerField(default=0)
+    # Attempts SES may have accepted although we could not tell (a lost answer, a lost worker),
+    # each {attempt, at, error, resolution}; only ever appended to or resolved (sends.delivery).
+    uncertain_attempts = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

@@ -35,7 +35,12 @@ class SesRateLimiter:
         if redis_url:
             import redis
 
-            self._script = redis.Redis.from_url(redis_url).register_script(_RESERVE_SLOT)
+            client = redis.Redis.from_url(
+                redis_url,
+                socket_timeout=settings.REDIS_SOCKET_TIMEOUT_SECONDS,
+                socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_SECONDS,
+            )
+            self._script = client.register_script(_RESERVE_SLOT)
         self._lock = threading.Lock()
         self._next_slot = 0.0
 
@@ -65,5 +70,13 @@ def ses_rate_limiter() -> SesRateLimiter:
     with _limiter_lock:
         if _limiter is None:
             rate = settings.SES_MAX_SEND_RATE * settings.SES_SEND_RATE_HEADROOM
-            _limiter = SesRateLimiter(rate, redis_url=settings.REDIS_URL or None)
+            _limiter = SesRateLimiter(rate, redis_url=settings.REDIS_URL or None, key=settings.SES_RATE_LIMIT_KEY)
         return _limiter
+
+
+def ses_rate_limiter_reset() -> None:
+    """Forgets the process's limiter, so the next delivery reads the settings again (tests,
+    and a process that changed SES_MAX_SEND_RATE)."""
+    global _limiter
+    with _limiter_lock:
+        _limiter = None

@@ -39,3 +39,20 @@ class SendSerializer(serializers.Serializer):
     bouncedAt = NullableTimestampField(source="bounced_at")
     complainedAt = NullableTimestampField(source="complained_at")
     createdAt = TimestampField(source="created_at")
+
+
+class UncertainAttemptSerializer(serializers.Serializer):
+    attempt = serializers.IntegerField()
+    at = serializers.CharField(help_text="When the attempt's outcome was found unknown (ISO 8601, UTC).")
+    error = serializers.CharField(help_text="What was lost: SES's answer, or the worker making the attempt.")
+    resolution = serializers.CharField(
+        help_text="Empty while open; else what settled it: confirmed by an SES event, resent as attempt N, "
+        "not resent (and why), or accepted (a copy SES took after another attempt)."
+    )
+
+
+class SendDetailSerializer(SendSerializer):
+    """GET /api/sends/:id: the send, and the attempts SES may have accepted without our knowing
+    (empty for nearly every send). A resent attempt is marked here; so is a second copy."""
+
+    uncertainAttempts = UncertainAttemptSerializer(source="uncertain_attempts", many=True)

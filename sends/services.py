@@ -4,6 +4,7 @@ Delivery's own writes live in sends.delivery; engagement events in sends.engagem
 """
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,6 +133,7 @@ def send_transactional(
     with transaction.atomic():
         contact, _ = contact_get_or_create(organisation=organisation, email=to)
         new = send_build(organisation=organisation, contact=contact, template=template, variables=variables)
+        new.send.ignore_unsubscribe = ignore_unsubscribe  # delivery checks the contact again, by the same rule
         if not contact.can_receive and not ignore_unsubscribe:
             new = send_build_rejected(
                 organisation=organisation,
@@ -148,14 +150,24 @@ def send_transactional(
 # Deliveries are enqueued one task per send, or one per chunk when many sends appear at once
 # (the dispatcher, the sweeper): one broker message per 50 sends instead of 50.
 DELIVERY_CHUNK = 50
+# After the broker failed to take a message, publishing is skipped for this long: a sick broker
+# costs one request its publish timeout, not every request (the sweeper delivers the sends).
+BROKER_BACKOFF_SECONDS = 30.0
+_broker_unavailable_until = 0.0
 
 
 def send_enqueue_delivery(send_ids: Iterable[str]) -> None:
-    """Enqueues delivery once the current transaction commits. A broker that is down loses
-    nothing: the sweeper finds the queued sends and enqueues them again."""
+    """Enqueues delivery once the current transaction commits. The sends are already committed,
+    so a broker that is down or hung loses nothing: publishing is bounded (CELERY_TASK_PUBLISH_
+    RETRY_POLICY and the Redis socket timeouts), a failure is logged, and the sweeper enqueues
+    the sends again."""
     ids = list(send_ids)
 
     def enqueue() -> None:
+        global _broker_unavailable_until
+        if time.monotonic() < _broker_unavailable_until:
+            logger.warning("Broker unavailable; %s send(s) left for the sweeper", len(ids))
+            return
         from sends.tasks import deliver, deliver_chunk
 
         try:
@@ -165,6 +177,7 @@ def send_enqueue_delivery(send_ids: Iterable[str]) -> None:
             for start in range(0, len(ids), DELIVERY_CHUNK):
                 deliver_chunk.delay(ids[start : start + DELIVERY_CHUNK])
         except Exception:
+            _broker_unavailable_until = time.monotonic() + BROKER_BACKOFF_SECONDS
             logger.exception("Could not enqueue delivery of %s send(s); the sweeper will retry", len(ids))
 
     if ids:

@@ -45,7 +45,10 @@ def ses_message_apply(message: dict[str, Any]) -> bool:
     mail = message.get("mail") or {}
     detail = message.get(detail_key) or {}
     engagement = EngagementEvent(
-        event, _timestamp(detail.get("timestamp") or mail.get("timestamp")), **_specifics(event_type, detail)
+        event,
+        _timestamp(detail.get("timestamp") or mail.get("timestamp")),
+        ses_message_id=str(mail.get("messageId") or "")[:128],
+        **_specifics(event_type, detail),
     )
     # Our own id, when the event carries it (a message tag or header), else SES's message id.
     ours = _tag(mail, "send_id") or _header(mail, SEND_ID_HEADER)

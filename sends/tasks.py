@@ -1,8 +1,9 @@
 """Celery tasks of the send pipeline. Each takes ids, calls one service, and is safe to run twice."""
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from sends import delivery
 from sends.idempotency import idempotency_records_purge
@@ -10,26 +11,47 @@ from sends.idempotency import idempotency_records_purge
 logger = logging.getLogger("kraiter.delivery")
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def deliver(send_id: str, expected_attempt: int | None = None) -> str:
+@shared_task(bind=True)
+def deliver(self: Task, send_id: str, expected_attempt: int | None = None) -> str:
     """Delivers one send. A failure that can be retried schedules the retry itself; if that
     message is lost, the sweeper takes the send once its retry time has passed."""
-    result = delivery.deliver_send(send_id, expected_attempt=expected_attempt)
-    if result.outcome == "retry" and result.retry_in is not None:
-        deliver.apply_async((send_id, result.attempt), countdown=result.retry_in)
+    result = delivery.deliver_send(send_id, expected_attempt=expected_attempt, **_redelivery(self))
+    if result.retry_in is not None:
+        _schedule_next_attempt(send_id, result)
     return result.outcome
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_chunk(send_ids: list[str]) -> int:
+def _schedule_next_attempt(send_id: str, result: delivery.DeliveryResult) -> None:
+    if result.outcome == "retry":
+        # The retry may take the send back the moment it runs (its attempt released the lease).
+        deliver.apply_async((send_id, result.attempt), countdown=result.retry_in)
+    else:
+        # uncertain / waiting: the lease holds the send until SES's event has had its time.
+        deliver.apply_async((send_id,), countdown=result.retry_in)
+
+
+@shared_task(bind=True)
+def deliver_chunk(self: Task, send_ids: list[str]) -> int:
     """Delivers several sends one after the other (each claimed on its own, so a send another
     worker holds is skipped). Returns how many went out."""
-    return sum(deliver(send_id) == "sent" for send_id in send_ids)
+    sent = 0
+    for send_id in send_ids:
+        result = delivery.deliver_send(send_id, **_redelivery(self))
+        if result.retry_in is not None:
+            _schedule_next_attempt(send_id, result)
+        sent += result.outcome == "sent"
+    return sent
 
 
-@shared_task(ignore_result=True)
+def _redelivery(task: Task) -> dict[str, Any]:
+    """This run's task id, and whether Celery handed the task out again after its worker died."""
+    delivery_info = task.request.delivery_info or {}
+    return {"task_id": task.request.id, "redelivered": bool(delivery_info.get("redelivered"))}
+
+
+@shared_task
 def sweep_queued_sends() -> int:
-    """Beat, every 30 s: re-enqueues queued sends that no worker is delivering."""
+    """Beat, every DELIVERY_SWEEP_INTERVAL_SECONDS: re-enqueues queued sends that no worker is delivering."""
     from sends.services import send_enqueue_delivery
 
     send_ids = delivery.sends_due_for_sweep()
@@ -39,7 +61,7 @@ def sweep_queued_sends() -> int:
     return len(send_ids)
 
 
-@shared_task(ignore_result=True)
+@shared_task
 def purge_idempotency_keys() -> int:
     """Beat, hourly: forgets Idempotency-Keys older than 24 hours."""
     return idempotency_records_purge()

@@ -6,8 +6,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from contacts.models import Contact
-from contacts.services import contact_unsubscribe
+from contacts.selectors import address_is_unsubscribed
+from contacts.services import contact_unsubscribe_address
 from kraiter.links import read_unsubscribe_token
 from sends.models import Send
 
@@ -16,16 +16,16 @@ from sends.models import Send
 @never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Acts on the address the email was sent to, not on the contact row it was sent to: a
+    contact deleted and created again with the same address is the one unsubscribed."""
     send_id = read_unsubscribe_token(token)
     if send_id is None:
         raise Http404
-    send = Send.objects.filter(pk=send_id).only("contact_id", "email").first()
+    send = Send.objects.filter(pk=send_id).select_related("organisation").only("organisation", "email").first()
     if send is None:
         raise Http404
-    contact = Contact.objects.filter(pk=send.contact_id).first() if send.contact_id else None
     if request.method == "POST":
-        if contact is not None:
-            contact_unsubscribe(contact=contact)
+        contact_unsubscribe_address(organisation=send.organisation, email=send.email)
         return render(request, "sends/unsubscribed.html", {"email": send.email})
-    already = contact is None or contact.unsubscribed
+    already = address_is_unsubscribed(organisation=send.organisation, email=send.email)
     return render(request, "sends/unsubscribe.html", {"email": send.email, "already": already})

@@ -13,7 +13,7 @@ from sends import selectors, services
 from sends.filters import ContactSendFilter, SendFilter
 from sends.idempotency import StoredResponse, check_idempotency_key, request_fingerprint, run_idempotently
 from sends.models import Send
-from sends.serializers import SendAcceptedSerializer, SendRequestSerializer, SendSerializer
+from sends.serializers import SendAcceptedSerializer, SendDetailSerializer, SendRequestSerializer, SendSerializer
 
 SEND_FILTER_PARAMETERS = [
     OpenApiParameter("status", str, enum=list(Send.Status.values)),
@@ -88,9 +88,9 @@ class SendLogViewSet(ApiViewSet):
         queryset, filters = self.filtered(SendFilter, selectors.send_list(organisation=self.organisation))
         return self.page(queryset, SendSerializer, keys=[id_key("snd")], filters=filters)
 
-    @extend_schema(responses={200: SendSerializer})
+    @extend_schema(responses={200: SendDetailSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(SendSerializer(selectors.send_get(organisation=self.organisation, send_id=pk)).data)
+        return Response(SendDetailSerializer(selectors.send_get(organisation=self.organisation, send_id=pk)).data)
 
 
 class ContactSendViewSet(ApiViewSet):

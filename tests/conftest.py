@@ -73,15 +73,16 @@ def _client_for(organisation: Organisation) -> ApiClient:
 
 @pytest.fixture(autouse=True)
 def _fast_ses_rate(settings: Any) -> Iterator[None]:
-    """Delivery tests are not about the rate limit (tests/sends/test_ratelimit.py is): lift it."""
-    import sends.ratelimit
+    """Most delivery tests are not about the rate limit: lift it. tests/sends/test_ratelimit.py
+    sets a real rate and checks that deliveries across threads and processes keep to it."""
     from sends.delivery import forget_email_backend
+    from sends.ratelimit import ses_rate_limiter_reset
 
     settings.SES_MAX_SEND_RATE = 100_000
-    sends.ratelimit._limiter = None
+    ses_rate_limiter_reset()
     forget_email_backend()  # each test's SES (moto) and EMAIL_BACKEND are its own
     yield
-    sends.ratelimit._limiter = None
+    ses_rate_limiter_reset()
     forget_email_backend()
 
 
@@ -149,15 +150,19 @@ def query_count() -> Any:
 
 def run_concurrently(function: Any, count: int) -> None:
     """Runs `function(index)` in `count` threads released together; each closes its database
-    connection (the threads are real clients of PostgreSQL, each in its own transactions)."""
+    connection (the threads are real clients of PostgreSQL, each in its own transactions).
+    An exception in any thread is raised here once all have finished, so none goes unnoticed."""
     import threading
 
     barrier = threading.Barrier(count)
+    failures: list[BaseException] = []
 
     def worker(index: int) -> None:
         try:
             barrier.wait()
             function(index)
+        except BaseException as exc:
+            failures.append(exc)
         finally:
             connection.close()
 
@@ -166,3 +171,5 @@ def run_concurrently(function: Any, count: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]

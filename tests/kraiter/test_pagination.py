@@ -6,7 +6,7 @@ import json
 import pytest
 
 from contacts.models import Contact
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, SendFactory, TemplateFactory
 
 
 @pytest.fixture
@@ -32,6 +32,35 @@ def walk(api, path: str, limit: int) -> list[dict]:
 def test_pages_walk_every_item_once_newest_first(api, thirty_contacts):
     items = walk(api, "/api/contacts", limit=7)
     assert [c["id"] for c in items] == sorted((c.id for c in thirty_contacts), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "make"),
+    [
+        ("/api/contacts", lambda org, n: ContactFactory(organisation=org)),
+        ("/api/sends", lambda org, n: SendFactory(organisation=org)),
+        ("/api/templates", lambda org, n: TemplateFactory(organisation=org, slug=f"t-{n}")),
+    ],
+)
+def test_rows_inserted_between_pages_never_skip_or_repeat_a_row(api, path, make):
+    # given a list being walked page by page while new rows keep arriving
+    existing = {make(api.organisation, n) for n in range(12)}
+    seen, cursor, inserted = [], None, 0
+    while True:
+        body = api.get(f"{path}?limit=5" + (f"&cursor={cursor}" if cursor else "")).json()
+        seen += [item["id"] for item in body["data"]]
+        cursor = body["nextCursor"]
+        if cursor is None:
+            break
+        make(api.organisation, 100 + inserted)  # newer than everything: it belongs before the cursor
+        inserted += 1
+    # then every row that existed when the walk began is seen exactly once, in order
+    expected = sorted((getattr(row, "slug", None) or row.id for row in existing), reverse=True)
+    assert len(seen) == len(set(seen)) and inserted == 2
+    if path == "/api/templates":  # newest first by creation time, which here is the slug order too
+        assert sorted(seen, reverse=True) == expected
+    else:
+        assert seen == expected
 
 
 def test_default_limit_is_20_and_the_last_page_has_a_null_cursor(api, thirty_contacts):

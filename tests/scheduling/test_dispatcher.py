@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
-from scheduling.dispatcher import dispatch_due_scheduled_sends
+from scheduling.dispatcher import dispatch_due_scheduled_sends, dispatch_until_idle
 from scheduling.models import Enrolment, ScheduledSend
 from sends.models import Send
 from tests.conftest import run_concurrently
@@ -350,3 +350,14 @@ def test_a_template_that_hits_a_limit_for_one_contact_is_recorded_as_rejected(ap
     timeline.run()
     statuses = {s["email"]: s["status"] for s in sends(api)}
     assert statuses == {"big@example.com": "rejected", "small@example.com": "queued"}
+
+
+def test_a_paused_organisation_gets_no_sequence_mail(api, onboarding):
+    organisation = api.organisation
+    enrol(api, "ann@example.com")
+    organisation.sending_status = "paused"
+    organisation.save()
+    dispatch_until_idle()
+    [send] = Send.objects.filter(source="sequence")
+    assert send.status == "rejected" and send.rejection_reason == "Sending is paused for this organisation."
+    assert not Send.objects.filter(status="queued").exists()  # nothing is handed to delivery

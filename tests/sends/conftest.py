@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.exceptions import MessageRejectedError, SesError
@@ -27,8 +28,10 @@ class FakeSes:
 
     backend: Any
     calls: int = 0
-    fail_next: list[Exception] = field(default_factory=list)
+    fail_next: list[Exception | None] = field(default_factory=list)
     reject_addresses: set[str] = field(default_factory=set)
+    # SES accepts the message (it is in messages()), then its answer never reaches us.
+    lose_answers: int = 0
 
     def messages(self) -> list[Message]:
         return [email.message_from_string(m.raw_data, policy=email.policy.default) for m in self.backend.sent_messages]
@@ -58,15 +61,20 @@ def ses(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSes]:
 
         def send_raw_email(self: Any, source: str, destinations: list[str], raw_data: str) -> Any:
             fake.calls += 1
-            if fake.fail_next:
-                raise fake.fail_next.pop(0)
+            failure = fake.fail_next.pop(0) if fake.fail_next else None  # None: this call goes through
+            if failure is not None:
+                raise failure
             recipients = {d.lower() for d in destinations} | {
                 addr.lower()
                 for _, addr in email.utils.getaddresses(email.message_from_string(raw_data).get_all("To", []))
             }
             if recipients & fake.reject_addresses:
                 raise MessageRejectedError("Email address is on the account-level suppression list.")
-            return original(self, source, destinations, raw_data)
+            accepted = original(self, source, destinations, raw_data)
+            if fake.lose_answers:
+                fake.lose_answers -= 1
+                raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com/")
+            return accepted
 
         monkeypatch.setattr(SESBackend, "send_raw_email", send_raw_email)
         yield fake

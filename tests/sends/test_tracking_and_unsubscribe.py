@@ -126,8 +126,42 @@ def test_a_tampered_unsubscribe_token_is_404(client, send):
     assert client.put(url).status_code == 405
 
 
-def test_unsubscribing_a_deleted_contact_is_harmless(client, organisation):
-    contact = ContactFactory(organisation=organisation)
-    send = SendFactory(organisation=organisation, contact=contact)
+def test_the_link_of_a_deleted_contacts_email_unsubscribes_the_contact_now_at_that_address(client, api):
+    # given an email sent to a contact who was deleted and created again with the same address
+    old = ContactFactory(organisation=api.organisation, email="Rita@example.com")
+    send = SendFactory(organisation=api.organisation, contact=old, email=old.email)
+    old.delete()
+    new_id = api.post("/api/contacts", {"email": "rita@example.com"}).json()["id"]
+    # when the old email's one-click link is used
+    response = client.post(path_of(unsubscribe_url(send.id)))
+    # then the contact at that address now is unsubscribed, and the page says so truthfully
+    assert response.status_code == 200 and b"You are unsubscribed" in response.content
+    assert api.get(f"/api/contacts/{new_id}").json()["unsubscribed"] is True
+    assert b"You are unsubscribed" in client.get(path_of(unsubscribe_url(send.id))).content
+
+
+def test_an_address_with_no_contact_is_remembered_and_a_contact_made_later_starts_unsubscribed(client, api):
+    contact = ContactFactory(organisation=api.organisation, email="sam@example.com")
+    send = SendFactory(organisation=api.organisation, contact=contact, email=contact.email)
     contact.delete()
+    page = client.get(path_of(unsubscribe_url(send.id)))
+    assert b"Unsubscribe?" in page.content  # nothing says otherwise yet
     assert client.post(path_of(unsubscribe_url(send.id))).status_code == 200
+    assert b"You are unsubscribed" in client.get(path_of(unsubscribe_url(send.id))).content
+    # a contact created for the address later (by the API, a send, or an import) starts unsubscribed
+    created = api.post("/api/contacts", {"email": "SAM@example.com"}).json()
+    assert created["unsubscribed"] is True
+    # and only that once: the opt-out now lives on the contact
+    api.patch(f"/api/contacts/{created['id']}", {"unsubscribed": False})
+    api.delete(f"/api/contacts/{created['id']}")
+    assert api.post("/api/contacts", {"email": "sam@example.com"}).json()["unsubscribed"] is False
+
+
+def test_a_send_to_a_remembered_address_is_refused(client, api, organisation):
+    TemplateFactory(organisation=organisation, slug="news")
+    contact = ContactFactory(organisation=organisation, email="lee@example.com")
+    send = SendFactory(organisation=organisation, contact=contact, email=contact.email)
+    contact.delete()
+    client.post(path_of(unsubscribe_url(send.id)))
+    response = api.post("/api/send", {"to": "lee@example.com", "templateId": "news"})
+    assert response.status_code == 422 and "unsubscribed" in response.json()["error"]["message"]
