@@ -9,6 +9,12 @@ One batch is one transaction:
 A dispatcher that dies mid-batch rolls back, and the rows are claimed again by the next one.
 The unique constraint on (enrolment, step) of sends makes a second send for a step impossible.
 No Celery ETA holds schedule state: it all lives in these rows.
+
+Duplicates: the dispatcher itself has no window that mails anyone twice; it makes at most one
+Send per step, committed with the step's removal. A Send can still reach SES twice only through
+delivery's own windows (a lost SES answer, a worker lost inside the SES call), and those are
+recorded on the send (sends/delivery.py's docstring). The organisation's sending status, the
+sequence, the enrolment and the contact are checked again for every row, as they are due.
 """
 
 import logging
