@@ -38,8 +38,8 @@ def main() -> None:
 
     from kraiter.models import ApiKey, Organisation
     from kraiter.services import api_key_create
-    from metrics.models import COUNTERS, MetricRollup
     from metrics.queries import metrics_range
+    from sends.models import COUNTERS, MetricRollup
 
     organisation = Organisation.objects.get(name="Scale 0")
     ApiKey.objects.filter(organisation=organisation).delete()

@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models.functions import Lower
 
-from kraiter.api.ids import prefixed_id_primary_key
+from kraiter.api.ids import PrefixedIdField, prefixed_id_primary_key
 from kraiter.models import Organisation
 
 
@@ -55,26 +55,49 @@ class Contact(models.Model):
         return not (self.suppressed or self.unsubscribed)
 
 
+SYSTEM_EVENT_PREFIX = "email."
+
+
 class Event(models.Model):
-    """Something a contact did, reported with POST /api/events; it may enrol them in sequences."""
+    """Something a contact did: a custom event (POST /api/events), or a system event the
+    engagement pipeline records (`email.sent` ... `email.unsubscribed`, with the send's id).
+    Every event is read once by the reactions of higher layers (sequence triggers and exits:
+    scheduling.reactions), which set `reacted_at`."""
 
     id = prefixed_id_primary_key("evt")
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="events")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="events")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="events", db_index=False)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="events", db_index=False)
     name = models.CharField(max_length=100)
     properties = models.JSONField(default=dict, blank=True)
     timestamp = models.DateTimeField()
+    # The send a system event is about (null for custom events).
+    send_id = PrefixedIdField(prefix="snd", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    reacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
-            # Sequence conditions `event.<name> exists`, and a contact's events in the admin.
-            models.Index(fields=["contact", "name"], name="event_contact_name_idx"),
-            models.Index(fields=["organisation", "-id"], name="event_org_id_idx"),
+            # GET /api/events, newest first, and its ?name= filter.
+            models.Index(fields=["organisation", "-timestamp", "-id"], name="event_org_time_idx"),
+            models.Index(fields=["organisation", "name", "-timestamp", "-id"], name="event_org_name_idx"),
+            # ?contactId=, the contact's timeline, and sequence conditions `event.<name>` (a contact
+            # has few events of a name: the name is checked on the rows the contact has).
+            models.Index(fields=["contact", "-timestamp", "-id"], name="event_contact_time_idx"),
+            models.Index(fields=["contact", "name", "-timestamp"], name="event_contact_name_idx"),
+            # Conditions on a send's engagement ("email.opened for the previous step's send").
+            models.Index(fields=["send_id", "name"], name="event_send_idx", condition=models.Q(send_id__isnull=False)),
+            # The reactions' queue: events not read yet (few rows: partial).
+            models.Index(fields=["id"], name="event_unreacted_idx", condition=models.Q(reacted_at__isnull=True)),
+            # Retention (purge_events --older-than).
+            models.Index(fields=["timestamp"], name="event_time_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.contact_id})"
+
+    @property
+    def is_system(self) -> bool:
+        return self.name.startswith(SYSTEM_EVENT_PREFIX)
 
 
 class OptedOutAddress(models.Model):

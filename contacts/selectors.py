@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from contacts.emails import email_lookup_key
-from contacts.models import Contact, OptedOutAddress
+from contacts.models import Contact, Event, OptedOutAddress
 from kraiter.api.ids import require_id
 from kraiter.api.pagination import of_organisation
 from kraiter.errors import NotFound
@@ -20,7 +20,7 @@ def contact_get(*, organisation: Organisation, contact_id: str) -> Contact:
     return contact
 
 
-def contact_find_by_email(*, organisation: Organisation, email: str) -> Contact | None:
+def contact_find_by_email(*, organisation: Organisation | str, email: str) -> Contact | None:
     """Case-insensitive, through the unique index on LOWER(email)."""
     return (
         Contact.objects.alias(email_key=Lower("email"))
@@ -39,3 +39,8 @@ def address_is_unsubscribed(*, organisation: Organisation, email: str) -> bool:
     if contact is not None:
         return contact.unsubscribed
     return OptedOutAddress.objects.filter(organisation=organisation, email_key=email_lookup_key(email)).exists()
+
+
+def events_awaiting_reaction() -> QuerySet[Event]:
+    """Events the higher layers have not reacted to yet, oldest first (scheduling.reactions)."""
+    return Event.objects.select_related("contact").filter(reacted_at__isnull=True).order_by("id")

@@ -8,10 +8,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.emails import email_lookup_key, normalise_email
-from contacts.models import Contact, Event, OptedOutAddress
+from contacts.models import SYSTEM_EVENT_PREFIX, Contact, Event, OptedOutAddress
 from contacts.selectors import contact_find_by_email, contact_get
-from contacts.signals import contact_deleting, contact_opted_out, event_recorded
-from kraiter.errors import Conflict
+from contacts.signals import contact_opted_out
+from kraiter.errors import Conflict, InvalidInput
 from kraiter.models import Organisation
 
 
@@ -126,19 +126,25 @@ def contact_unsubscribe(*, contact: Contact, at: datetime | None = None) -> Cont
     return contact
 
 
-def contact_unsubscribe_address(*, organisation: Organisation, email: str, at: datetime | None = None) -> None:
+def contact_unsubscribe_address(
+    *, organisation: Organisation | str, email: str, at: datetime | None = None
+) -> Contact | None:
     """An unsubscribe link acts on the address it was sent to: the organisation's contact with
     that address now (whichever contact the email was sent to), or, when there is none, the
-    address is remembered so that a contact created for it later starts unsubscribed."""
+    address is remembered so that a contact created for it later starts unsubscribed. Returns
+    the contact when this unsubscribed it (None when it already was, or there is none)."""
     at = at or timezone.now()
+    organisation_id = organisation if isinstance(organisation, str) else organisation.pk
     with transaction.atomic():
-        contact = contact_find_by_email(organisation=organisation, email=email)
-        if contact is not None:
-            contact_unsubscribe(contact=contact, at=at)
-            return
-        OptedOutAddress.objects.get_or_create(
-            organisation=organisation, email_key=email_lookup_key(email), defaults={"unsubscribed_at": at}
-        )
+        contact = contact_find_by_email(organisation=organisation_id, email=email)
+        if contact is None:
+            OptedOutAddress.objects.get_or_create(
+                organisation_id=organisation_id, email_key=email_lookup_key(email), defaults={"unsubscribed_at": at}
+            )
+            return None
+        if contact.unsubscribed:
+            return None
+        return contact_unsubscribe(contact=contact, at=at)
 
 
 def contact_resubscribe(*, contact: Contact) -> Contact:
@@ -173,9 +179,7 @@ def contact_unsuppress(*, contact: Contact) -> Contact:
 
 def contact_delete(*, contact: Contact) -> None:
     """Deletes the contact and what hangs off it; its sends stay in the log (they keep the id)."""
-    with transaction.atomic():
-        contact_deleting.send(sender=Contact, contact=contact)
-        contact.delete()
+    contact.delete()
 
 
 def event_create(
@@ -186,15 +190,38 @@ def event_create(
     properties: Mapping[str, Any] | None = None,
     timestamp: datetime | None = None,
 ) -> Event:
-    """Records an event; receivers (scheduling) enrol the contact in the sequences it triggers,
-    in the same transaction."""
-    with transaction.atomic():
-        event = Event.objects.create(
-            organisation=organisation,
-            contact=contact,
-            name=name,
-            properties=dict(properties or {}),
-            timestamp=timestamp or timezone.now(),
+    """Records a custom event (POST /api/events). The sequences it triggers react to it shortly
+    after it commits (scheduling.reactions reads every new event). `email.*` names are the
+    system's own (event_record_system) and are refused."""
+    if name.startswith(SYSTEM_EVENT_PREFIX):
+        raise InvalidInput(
+            f"Event names starting with '{SYSTEM_EVENT_PREFIX}' are reserved for system events.",
+            details={"name": [f"'{SYSTEM_EVENT_PREFIX}*' is reserved."]},
         )
-        event_recorded.send(sender=Event, event=event)
-    return event
+    return Event.objects.create(
+        organisation=organisation,
+        contact=contact,
+        name=name,
+        properties=dict(properties or {}),
+        timestamp=timestamp or timezone.now(),
+    )
+
+
+def event_record_system(
+    *, organisation_id: str, contact_id: str, name: str, send_id: str, at: datetime, properties: dict[str, Any]
+) -> Event:
+    """A system event (`email.opened` ...), written by the engagement pipeline in the transaction
+    of the fact it describes."""
+    return Event.objects.create(
+        organisation_id=organisation_id,
+        contact_id=contact_id,
+        name=name,
+        send_id=send_id,
+        properties=properties,
+        timestamp=at,
+    )
+
+
+def events_mark_reacted(*, event_ids: list[str]) -> None:
+    """The higher layers have reacted to these events (scheduling.reactions, in its transaction)."""
+    Event.objects.filter(pk__in=event_ids).update(reacted_at=timezone.now())

@@ -9,7 +9,3 @@ from django.dispatch import Signal
 
 # The contact may no longer be mailed (unsubscribed or suppressed). kwargs: contact, reason.
 contact_opted_out = Signal()
-# The contact is about to be deleted. kwargs: contact.
-contact_deleting = Signal()
-# An event was recorded for a contact (POST /api/events). kwargs: event.
-event_recorded = Signal()

@@ -14,8 +14,8 @@ from kraiter.views import ApiKeyViewSet, TenantViewSet
 from metrics.dashboard import metrics_dashboard
 from metrics.views import MetricsViewSet
 from scheduling.views import ContactScheduledViewSet, ScheduledSendViewSet, SequenceViewSet
-from sends.tracking import click_redirect, open_pixel
-from sends.unsubscribe import unsubscribe
+from sends.engagement.tracking import click_redirect, open_pixel
+from sends.engagement.unsubscribe import unsubscribe
 from sends.views import ContactSendViewSet, SendLogViewSet, SendViewSet
 from sends.webhooks import SesWebhookView
 from templates_app.views import TemplateViewSet

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from kraiter.models import Organisation
 from metrics.charts import line_chart
-from metrics.models import COUNTERS, MetricRollup
 from metrics.queries import metrics_range, metrics_report
+from sends.models import COUNTERS, MetricRollup
 
 # The seed's derived rates: (name, numerator, denominator).
 RATES = [

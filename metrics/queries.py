@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from kraiter.api.fields import format_timestamp, parse_timestamp
 from kraiter.errors import InvalidInput
-from metrics.models import COUNTERS, MetricRollup
+from sends.models import COUNTERS, MetricRollup
 
 PERIODS = ("hour", "day", "week", "month")
 MAX_POINTS = 10_000

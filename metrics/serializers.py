@@ -5,7 +5,7 @@ from typing import cast
 from rest_framework import serializers
 
 from kraiter.api.fields import TimestampField
-from metrics.models import COUNTERS
+from sends.models import COUNTERS
 
 
 def _counters(name: str, **extra: serializers.Field) -> type[serializers.Serializer]:

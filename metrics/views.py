@@ -5,10 +5,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kraiter.api.views import ApiViewSet
-from metrics.models import MetricRollup
 from metrics.queries import metrics_range, metrics_report
 from metrics.serializers import MetricsSerializer
 from scheduling.selectors import sequence_get
+from sends.models import MetricRollup
 from templates_app.selectors import template_get
 
 METRICS_PARAMETERS = [

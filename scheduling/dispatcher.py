@@ -221,7 +221,7 @@ def _write(batch: _Batch) -> None:
         Enrolment.objects.filter(pk__in=enrolment_ids).update(current_step=current_step, updated_at=now)
     for (status, reason, at_step), enrolment_ids in batch.ended.items():
         Enrolment.objects.filter(pk__in=enrolment_ids, status=Enrolment.Status.ACTIVE).update(
-            status=status, ended_reason=reason, current_step=at_step, updated_at=now
+            status=status, ended_reason=reason, current_step=at_step, updated_at=now, ended_at=now
         )
 
 

@@ -73,6 +73,7 @@ class Enrolment(models.Model):
     # 1-based position in the steps of the step the enrolment waits at (or ended at).
     current_step = models.PositiveSmallIntegerField(default=1)
     ended_reason = models.CharField(max_length=200, blank=True, default="")
+    ended_at = models.DateTimeField(null=True, blank=True)
     # What was done to it outside its steps (e.g. healed when it was found with nothing scheduled).
     notes = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -88,8 +89,14 @@ class Enrolment(models.Model):
             ),
         ]
         indexes = [
-            # A contact's enrolments (opt-out cancels them; the admin lists them).
+            # A contact's enrolments (opt-out cancels them; the admin lists them), and its timeline.
             models.Index(fields=["contact", "status"], name="enrolment_contact_idx"),
+            models.Index(fields=["contact", "-created_at", "-id"], name="enrolment_contact_time_idx"),
+            models.Index(
+                fields=["contact", "-ended_at", "-id"],
+                name="enrolment_contact_ended_idx",
+                condition=models.Q(ended_at__isnull=False),
+            ),
             # The healer's search for active enrolments with nothing scheduled (few rows: partial).
             models.Index(fields=["updated_at"], name="enrolment_active_idx", condition=models.Q(status="active")),
         ]

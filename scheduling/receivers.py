@@ -4,8 +4,8 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from contacts.models import Contact, Event
-from contacts.signals import contact_opted_out, event_recorded
+from contacts.models import Contact
+from contacts.signals import contact_opted_out
 from kraiter.errors import Conflict
 from scheduling import services
 from templates_app.models import Template
@@ -15,11 +15,6 @@ from templates_app.signals import template_deleting
 @receiver(contact_opted_out)
 def cancel_scheduled_sends_of_opted_out_contact(sender: Any, contact: Contact, reason: str, **kwargs: Any) -> None:
     services.contact_enrolments_cancel(contact=contact, reason=f"contact {reason}")
-
-
-@receiver(event_recorded)
-def enrol_contact_for_event(sender: Any, event: Event, **kwargs: Any) -> None:
-    services.enrol_for_event(organisation=event.organisation, contact=event.contact, event_name=event.name)
 
 
 @receiver(template_deleting)

@@ -91,7 +91,7 @@ def sequence_delete(*, sequence: Sequence) -> None:
     with transaction.atomic():
         ScheduledSend.objects.filter(sequence=sequence).delete()
         Enrolment.objects.filter(sequence=sequence, status=Enrolment.Status.ACTIVE).update(
-            status=Enrolment.Status.CANCELLED, ended_reason="sequence deleted", updated_at=timezone.now()
+            status=Enrolment.Status.CANCELLED, ended_reason="sequence deleted", **_ended_now()
         )
         sequence.delete()
 
@@ -203,23 +203,10 @@ def scheduled_send_fields(enrolment: Enrolment, upcoming: NextEmail, template: T
 
 
 def enrolment_end(*, enrolment: Enrolment, status: str, at_step: int | None = None, reason: str = "") -> None:
-    fields: dict[str, Any] = {"status": status, "ended_reason": reason[:200], "updated_at": timezone.now()}
+    fields: dict[str, Any] = {"status": status, "ended_reason": reason[:200], **_ended_now()}
     if at_step is not None:
         fields["current_step"] = at_step
     Enrolment.objects.filter(pk=enrolment.pk, status=Enrolment.Status.ACTIVE).update(**fields)
-
-
-def enrol_for_event(*, organisation: Organisation, contact: Contact, event_name: str) -> list[Enrolment]:
-    """Enrols the contact in every active sequence this event triggers (skipping ones it is in)."""
-    enrolments = []
-    for sequence in Sequence.objects.filter(organisation=organisation, status=Sequence.Status.ACTIVE):
-        if event_name not in sequence.triggers or not contact.can_receive:
-            continue
-        try:
-            enrolments.append(enrolment_create(sequence=sequence, contact=contact))
-        except Conflict:
-            continue
-    return enrolments
 
 
 def scheduled_send_cancel(*, scheduled: ScheduledSend, reason: str = "scheduled send cancelled") -> None:
@@ -228,7 +215,7 @@ def scheduled_send_cancel(*, scheduled: ScheduledSend, reason: str = "scheduled 
         deleted, _ = ScheduledSend.objects.filter(pk=scheduled.pk).delete()
         if deleted:
             Enrolment.objects.filter(pk=scheduled.enrolment_id, status=Enrolment.Status.ACTIVE).update(
-                status=Enrolment.Status.CANCELLED, ended_reason=reason[:200], updated_at=timezone.now()
+                status=Enrolment.Status.CANCELLED, ended_reason=reason[:200], **_ended_now()
             )
 
 
@@ -236,7 +223,7 @@ def contact_enrolments_cancel(*, contact: Contact, reason: str) -> int:
     """The contact may no longer be mailed: cancel its scheduled sends and active enrolments."""
     ScheduledSend.objects.filter(contact=contact).delete()
     return Enrolment.objects.filter(contact=contact, status=Enrolment.Status.ACTIVE).update(
-        status=Enrolment.Status.CANCELLED, ended_reason=reason[:200], updated_at=timezone.now()
+        status=Enrolment.Status.CANCELLED, ended_reason=reason[:200], **_ended_now()
     )
 
 
@@ -259,3 +246,8 @@ def _missing_templates(organisation: Organisation, slugs: Iterable[str]) -> list
     wanted = set(slugs)
     existing = set(Template.objects.filter(organisation=organisation, slug__in=wanted).values_list("slug", flat=True))
     return sorted(wanted - existing)
+
+
+def _ended_now() -> dict[str, datetime]:
+    now = timezone.now()
+    return {"ended_at": now, "updated_at": now}

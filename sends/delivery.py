@@ -65,12 +65,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts.models import Contact
-from kraiter.api.fields import format_timestamp
 from kraiter.links import unsubscribe_url
 from kraiter.models import Organisation
-from sends.models import Send, SendContent
+from sends.attempts import uncertain_attempts_resolved, uncertain_entry
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind, Send, SendContent
 from sends.ratelimit import ses_rate_limiter
-from sends.signals import send_event_recorded
 
 logger = logging.getLogger("kraiter.delivery")
 
@@ -223,47 +223,18 @@ def delivery_refusal(send: Send) -> str | None:
     return None
 
 
-def uncertain_entry(attempt: int, at: datetime, error: str, resolution: str = "") -> dict[str, Any]:
-    """One element of Send.uncertain_attempts (shown as uncertainAttempts in the API)."""
-    return {"attempt": attempt, "at": format_timestamp(at), "error": error[:500], "resolution": resolution}
-
-
-def send_mark_sent(claim: Claim, *, message_id: str | None) -> bool:
-    """Records that SES accepted this attempt. When a newer attempt took the send over meanwhile,
-    the accepted copy is recorded in uncertain_attempts (the recipient may get two), and the send
-    becomes sent if nobody marked it yet."""
-    now = timezone.now()
-    updated = Send.objects.filter(pk=claim.send_id, attempts=claim.attempt, status=Send.Status.QUEUED).update(
-        status=Send.Status.SENT,
-        sent_at=now,
-        ses_message_id=message_id,
-        lease_expires_at=None,
-        recorded_attempt=claim.attempt,
+def send_mark_sent(claim: Claim, *, message_id: str | None) -> None:
+    """Records that SES accepted this attempt: one fact of the engagement pipeline (which also
+    records a copy accepted after a newer attempt took the send over: the recipient may get two)."""
+    engagement_record(
+        EngagementFact(
+            EngagementKind.SENT,
+            timezone.now(),
+            send_id=claim.send_id,
+            ses_message_id=message_id or "",
+            attempt=claim.attempt,
+        )
     )
-    if updated:
-        send = claim.send
-        send.status, send.sent_at, send.ses_message_id, send.lease_expires_at = Send.Status.SENT, now, message_id, None
-        send_event_recorded.send(sender=Send, send=send, event="sent", at=now, previous_at=None)
-        return True
-    with transaction.atomic():
-        send = Send.objects.select_for_update().get(pk=claim.send_id)
-        if send.attempts == claim.attempt:
-            note = f"SES accepted it (message id {message_id}); the send was already {send.status} by then"
-        else:
-            note = f"SES accepted it (message id {message_id}) after attempt {send.attempts} had taken the send over"
-        logger.error("Send %s attempt %s: %s; the recipient may receive it twice.", claim.send_id, claim.attempt, note)
-        fields: dict[str, Any] = {
-            "uncertain_attempts": [*send.uncertain_attempts, uncertain_entry(claim.attempt, now, note, "accepted")]
-        }
-        first_to_finish = send.status == Send.Status.QUEUED
-        if first_to_finish:
-            fields.update(status=Send.Status.SENT, sent_at=now, ses_message_id=message_id, lease_expires_at=None)
-        Send.objects.filter(pk=claim.send_id).update(**fields)
-        if first_to_finish:
-            for name, value in fields.items():
-                setattr(send, name, value)
-            send_event_recorded.send(sender=Send, send=send, event="sent", at=now, previous_at=None)
-    return False
 
 
 def send_reject(claim: Claim, *, reason: str) -> bool:
@@ -296,18 +267,14 @@ def send_end_unconfirmed(claim: Claim, *, reason: str, resolution: str) -> bool:
     `rejected`: if SES accepted it, its events still arrive and apply as usual."""
     entries = uncertain_attempts_resolved(claim.send.uncertain_attempts, resolution)
     sent_at = _first_uncertain_at(entries) or timezone.now()
-    updated = Send.objects.filter(pk=claim.send_id, attempts=claim.attempt, status=Send.Status.QUEUED).update(
-        status=Send.Status.SENT,
-        sent_at=sent_at,
-        lease_expires_at=None,
-        last_error=reason[:2000],
-        uncertain_attempts=entries,
-        recorded_attempt=claim.attempt,
-    )
-    if updated:
-        send = claim.send
-        send.status, send.sent_at, send.uncertain_attempts = Send.Status.SENT, sent_at, entries
-        send_event_recorded.send(sender=Send, send=send, event="sent", at=sent_at, previous_at=None)
+    with transaction.atomic():
+        updated = Send.objects.filter(pk=claim.send_id, attempts=claim.attempt, status=Send.Status.QUEUED).update(
+            last_error=reason[:2000], uncertain_attempts=entries
+        )
+        if updated:
+            engagement_record(
+                EngagementFact(EngagementKind.SENT, sent_at, send_id=claim.send_id, attempt=claim.attempt)
+            )
     return bool(updated)
 
 
@@ -468,11 +435,6 @@ def _write_until_lease_ends(claim: Claim, write: Callable[[], T]) -> T:
                 connection.close()  # the next query opens a new connection
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
-
-
-def uncertain_attempts_resolved(entries: list[dict[str, Any]], resolution: str) -> list[dict[str, Any]]:
-    """The list with every still-open entry resolved as `resolution` (earlier resolutions stay)."""
-    return [entry if entry.get("resolution") else {**entry, "resolution": resolution} for entry in entries]
 
 
 def _first_uncertain_at(entries: list[dict[str, Any]]) -> datetime | None:

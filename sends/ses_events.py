@@ -15,49 +15,53 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sends.delivery import SEND_ID_HEADER
-from sends.engagement import EngagementEvent, engagement_record, send_id_for_ses_message
-from sends.models import SesNotification
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind, SesNotification
 
 logger = logging.getLogger("kraiter.engagement")
 
-# SES eventType (or notificationType) → (our event, the key of its detail object in the message)
-SES_EVENT_TYPES: dict[str, tuple[str, str]] = {
-    "Send": ("sent", "send"),
-    "Delivery": ("delivered", "delivery"),
-    "Open": ("opened", "open"),
-    "Click": ("clicked", "click"),
-    "Bounce": ("bounced", "bounce"),
-    "Complaint": ("complained", "complaint"),
-    "Reject": ("rejected", "reject"),
-    "Rendering Failure": ("rejected", "failure"),
-    "DeliveryDelay": ("delayed", "deliveryDelay"),
+# SES eventType (or notificationType) → (the kind of fact, the key of its detail object in the message)
+SES_EVENT_TYPES: dict[str, tuple[EngagementKind, str]] = {
+    "Send": (EngagementKind.SENT, "send"),
+    "Delivery": (EngagementKind.DELIVERED, "delivery"),
+    "Open": (EngagementKind.OPENED, "open"),
+    "Click": (EngagementKind.CLICKED, "click"),
+    "Bounce": (EngagementKind.BOUNCED, "bounce"),
+    "Complaint": (EngagementKind.COMPLAINED, "complaint"),
+    "Reject": (EngagementKind.REJECTED, "reject"),
+    "Rendering Failure": (EngagementKind.REJECTED, "failure"),
+    "DeliveryDelay": (EngagementKind.DELAYED, "deliveryDelay"),
 }
 
 
-def ses_message_apply(message: dict[str, Any]) -> bool:
-    """Applies one SES event message (the JSON inside an SNS notification) to its send; False
-    when it is not an event we know or names no send of ours."""
-    event_type = str(message.get("eventType") or message.get("notificationType") or "")
+def ses_message_fact(message: dict[str, Any]) -> EngagementFact | None:
+    """The fact one SES event message (the JSON inside an SNS notification) reports; None when it
+    is not an event we use."""
+    event_type = ses_event_type(message)
     if event_type not in SES_EVENT_TYPES:
-        logger.info("Ignoring SES event of type %r", event_type)
-        return False
-    event, detail_key = SES_EVENT_TYPES[event_type]
+        return None
+    kind, detail_key = SES_EVENT_TYPES[event_type]
     mail = message.get("mail") or {}
     detail = message.get(detail_key) or {}
-    engagement = EngagementEvent(
-        event,
+    return EngagementFact(
+        kind,
         _timestamp(detail.get("timestamp") or mail.get("timestamp")),
+        # Our own id, when the event carries it (a message tag or header), else SES's message id.
+        send_id=_tag(mail, "send_id") or _header(mail, SEND_ID_HEADER),
         ses_message_id=str(mail.get("messageId") or "")[:128],
         **_specifics(event_type, detail),
     )
-    # Our own id, when the event carries it (a message tag or header), else SES's message id.
-    ours = _tag(mail, "send_id") or _header(mail, SEND_ID_HEADER)
-    outcome = engagement_record(send_id=ours, event=engagement) if ours else None
-    if outcome is None and mail.get("messageId"):
-        send_id = send_id_for_ses_message(str(mail["messageId"]))
-        outcome = engagement_record(send_id=send_id, event=engagement) if send_id else None
-    if outcome is None:
-        logger.info("SES %s event for message %s matches no send", event_type, mail.get("messageId"))
+
+
+def ses_message_apply(message: dict[str, Any]) -> bool:
+    """Applies one SES event message to its send; False when it is not an event we use or names
+    no send of ours."""
+    fact = ses_message_fact(message)
+    if fact is None:
+        logger.info("Ignoring SES event of type %r", ses_event_type(message))
+        return False
+    if engagement_record(fact) == "no_send":
+        logger.info("SES %s event for message %s matches no send", fact.kind, fact.ses_message_id)
         return False
     return True
 
@@ -111,8 +115,13 @@ def ses_notification_message(notification: dict[str, Any]) -> dict[str, Any]:
 
 def _specifics(event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     if event_type == "Bounce":
-        reason = f"{detail.get('bounceType', '')}/{detail.get('bounceSubType', '')}"
-        return {"permanent": detail.get("bounceType") == "Permanent", "detail": reason}
+        recipient = (detail.get("bouncedRecipients") or [{}])[0]
+        bounce = {
+            "bounceType": str(detail.get("bounceType", "")),
+            "bounceSubType": str(detail.get("bounceSubType", "")),
+            "diagnosticCode": str(recipient.get("diagnosticCode", "") if isinstance(recipient, dict) else ""),
+        }
+        return {"permanent": detail.get("bounceType") == "Permanent", "bounce": bounce}
     if event_type == "Reject":
         return {"detail": f"Rejected by SES: {detail.get('reason', 'unknown reason')}"}
     if event_type == "Rendering Failure":
@@ -120,7 +129,7 @@ def _specifics(event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     if event_type == "DeliveryDelay":
         return {"detail": str(detail.get("delayType", "unknown"))}
     if event_type == "Click":
-        return {"detail": str(detail.get("link", ""))}
+        return {"url": str(detail.get("link", ""))}
     return {}
 
 

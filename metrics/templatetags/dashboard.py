@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from kraiter.admin_tools import OrganisationFilter
 from kraiter.models import Organisation
 from metrics.dashboard import organisation_summary
-from metrics.models import COUNTERS
+from sends.models import COUNTERS
 
 register = template.Library()
 

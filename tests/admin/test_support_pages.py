@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from contacts.models import Contact
 from kraiter.models import StaffMembership
 from scheduling.models import Enrolment, ScheduledSend
-from sends.engagement import EngagementEvent, engagement_record
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind
 from tests.factories import ContactFactory, OrganisationFactory, SendFactory, TemplateFactory
 
 CHANGELISTS = [
@@ -42,7 +43,7 @@ def world(api, organisation, templates_for_sequence):
     api.post("/api/sequences/onboarding/enrol", {"contactId": event["contactId"]})
     alice = Contact.objects.get(pk=event["contactId"])
     send = SendFactory(organisation=organisation, contact=alice, template_slug="welcome", subject="Welcome Alice")
-    engagement_record(send_id=send.id, event=EngagementEvent("sent", send.created_at))
+    engagement_record(EngagementFact(EngagementKind("sent"), send.created_at, send_id=send.id))
     return {"alice": alice, "send": send}
 
 

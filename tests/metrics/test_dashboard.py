@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from sends.engagement import EngagementEvent, engagement_record
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind
 from tests.factories import SendFactory
 
 
@@ -20,9 +21,11 @@ def staff(client, db):
 def test_the_dashboard_matches_the_api(staff, api):
     for n in range(3):
         send = SendFactory(organisation=api.organisation)
-        engagement_record(send_id=send.id, event=EngagementEvent("sent", timezone.now() - timedelta(days=n)))
+        engagement_record(EngagementFact(EngagementKind("sent"), timezone.now() - timedelta(days=n), send_id=send.id))
         if n:
-            engagement_record(send_id=send.id, event=EngagementEvent("delivered", timezone.now() - timedelta(days=n)))
+            engagement_record(
+                EngagementFact(EngagementKind("delivered"), timezone.now() - timedelta(days=n), send_id=send.id)
+            )
     page = staff.get(f"/admin/metrics/?organisation={api.organisation.id}").content.decode()
     totals = api.get("/api/metrics").json()["totals"]
     for name, value in totals.items():

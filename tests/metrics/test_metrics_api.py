@@ -4,13 +4,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sends.engagement import EngagementEvent, engagement_record
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind
 from tests.factories import SendFactory, TemplateFactory
 from tests.openapi import assert_matches_schema
 
 
 def record(send, event, when):
-    engagement_record(send_id=send.id, event=EngagementEvent(event, when))
+    engagement_record(EngagementFact(EngagementKind(event), when, send_id=send.id))
 
 
 @pytest.fixture
@@ -40,7 +41,15 @@ def test_the_seed_example_returns_15_daily_points(api, history):
     assert (body["period"], body["from"], body["to"]) == ("day", "2025-09-01T00:00:00.000Z", "2025-09-15T23:59:59.999Z")
     assert len(body["timeseries"]) == 15
     assert [p["timestamp"] for p in body["timeseries"][:2]] == ["2025-09-01T00:00:00.000Z", "2025-09-02T00:00:00.000Z"]
-    assert body["totals"] == {"sent": 3, "delivered": 1, "opened": 1, "clicked": 1, "bounced": 1, "complained": 0}
+    assert body["totals"] == {
+        "sent": 3,
+        "delivered": 1,
+        "opened": 1,
+        "clicked": 1,
+        "bounced": 1,
+        "complained": 0,
+        "unsubscribed": 0,
+    }
     first, second = body["timeseries"][0], body["timeseries"][1]
     assert (first["sent"], first["delivered"], second["opened"], second["clicked"]) == (1, 1, 1, 1)
     assert body["timeseries"][14]["sent"] == 1

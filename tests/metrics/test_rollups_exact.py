@@ -8,11 +8,11 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contacts.models import Event
 from kraiter.models import Organisation
-from metrics.models import COUNTERS, MetricRollup
 from metrics.queries import metrics_range, metrics_report
-from sends.engagement import EngagementEvent, engagement_record
-from sends.models import Send
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import COUNTERS, EngagementKind, MetricRollup, Send
 from tests.conftest import run_concurrently
 from tests.factories import ContactFactory, OrganisationFactory, SendFactory
 
@@ -23,7 +23,7 @@ ZONES = ("UTC", "Asia/Kolkata", "Europe/Berlin", "America/St_Johns")
 SCOPES = [("all", ""), ("template", "welcome"), ("template", "tips"), ("sequence", "onboarding")]
 
 event_strategy = st.tuples(
-    st.sampled_from(["sent", "delivered", "opened", "clicked", "bounced", "complained"]),
+    st.sampled_from(["sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed"]),
     st.integers(min_value=0, max_value=int(WINDOW.total_seconds()) - 1),
 )
 send_strategy = st.tuples(
@@ -35,7 +35,8 @@ send_strategy = st.tuples(
 
 
 def recount(organisation: Organisation, scope: str, scope_id: str, span) -> dict:
-    """The same report computed the naive way: every send's timestamps, in Python."""
+    """The same report computed the naive way: every send's timestamps (and its unsubscribe
+    event: a send has no unsubscribe timestamp), in Python."""
     sends = Send.objects.filter(organisation=organisation)
     if scope == "template":
         sends = sends.filter(template_slug=scope_id)
@@ -44,8 +45,11 @@ def recount(organisation: Organisation, scope: str, scope_id: str, span) -> dict
     points = [dict.fromkeys(COUNTERS, 0) for _ in span.points]
     bounds = [*span.points, span.after_last]
     for send in sends:
+        unsubscribed = Event.objects.filter(send_id=send.id, name="email.unsubscribed").order_by("timestamp").first()
         for name in COUNTERS:
-            moment = getattr(send, f"{name}_at")
+            moment = (
+                unsubscribed.timestamp if name == "unsubscribed" and unsubscribed else getattr(send, f"{name}_at", None)
+            )
             for index in range(len(span.points)):
                 if moment is not None and bounds[index] <= moment < bounds[index + 1]:
                     points[index][name] += 1
@@ -84,7 +88,9 @@ def test_rollups_equal_a_raw_recount(sends):
     for (template, source, source_id), events in sends:
         send = SendFactory(organisation=organisation, template_slug=template, source=source, source_id=source_id)
         for event, offset in events:
-            engagement_record(send_id=send.id, event=EngagementEvent(event, WINDOW_START + timedelta(seconds=offset)))
+            engagement_record(
+                EngagementFact(EngagementKind(event), WINDOW_START + timedelta(seconds=offset), send_id=send.id)
+            )
     assert_rollups_match(organisation)
     # ... and the backfill rebuilds exactly what the events built.
     MetricRollup.objects.filter(organisation=organisation).update(sent=999)
@@ -97,7 +103,7 @@ def test_rollups_equal_a_raw_recount(sends):
 
 def test_backfill_is_idempotent_reports_progress_and_has_a_dry_run(organisation):
     send = SendFactory(organisation=organisation, template_slug="welcome")
-    engagement_record(send_id=send.id, event=EngagementEvent("sent", WINDOW_START + timedelta(hours=5)))
+    engagement_record(EngagementFact(EngagementKind("sent"), WINDOW_START + timedelta(hours=5), send_id=send.id))
     before = list(
         MetricRollup.objects.values_list("scope", "scope_id", "bucket", *COUNTERS).order_by("scope", "scope_id")
     )
@@ -137,7 +143,7 @@ def test_concurrent_events_for_one_hour_count_exactly():
     def worker(index: int) -> None:
         for send in sends[index::8]:
             for event in ("delivered", "delivered", "opened"):  # a duplicate too: it must not count
-                engagement_record(send_id=send.id, event=EngagementEvent(event, moment))
+                engagement_record(EngagementFact(EngagementKind(event), moment, send_id=send.id))
 
     run_concurrently(worker, 8)
     rows = MetricRollup.objects.filter(organisation=organisation, bucket=datetime(2025, 9, 1, 10, 0, tzinfo=UTC))

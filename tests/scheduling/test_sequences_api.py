@@ -4,6 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from scheduling.models import Enrolment, ScheduledSend
+from scheduling.reactions import react_until_idle
 from tests.factories import ContactFactory
 from tests.openapi import assert_matches_schema
 from tests.scheduling.conftest import ONBOARDING, enrol
@@ -126,15 +127,18 @@ def test_events_enrol_the_contact_in_triggered_sequences(api, onboarding):
     assert_matches_schema(response, "POST", "/api/events")
     body = response.json()
     assert body["name"] == "signed_up" and body["properties"] == {"plan": "pro"} and body["id"].startswith("evt_")
+    assert react_until_idle() == 1  # what beat runs next, before the dispatcher
     enrolment = Enrolment.objects.get()
     assert enrolment.contact_id == body["contactId"] and enrolment.sequence_slug == "onboarding"
     assert ScheduledSend.objects.count() == 1
     again = api.post("/api/events", {"name": "signed_up", "contactId": body["contactId"]})
-    assert again.status_code == 201 and Enrolment.objects.count() == 1  # already active: not enrolled twice
+    assert again.status_code == 201 and react_until_idle() == 1
+    assert Enrolment.objects.count() == 1  # already active: not enrolled twice
     other = api.post(
         "/api/events", {"name": "logged_in", "contactId": body["contactId"], "timestamp": "2025-09-15T10:00:00+02:00"}
     )
-    assert other.json()["timestamp"] == "2025-09-15T08:00:00.000Z" and Enrolment.objects.count() == 1
+    assert other.json()["timestamp"] == "2025-09-15T08:00:00.000Z"
+    assert react_until_idle() == 1 and Enrolment.objects.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,12 @@
-"""sends.engagement: the rules for applying events (API.md 6)."""
+"""sends.engagement.pipeline: the rules for applying facts (docs/api.md, "Sends")."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sends.engagement import EngagementEvent, engagement_record
-from sends.signals import send_event_recorded
+from contacts.models import Event
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind, MetricRollup
 from tests.factories import SendFactory
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -16,20 +17,10 @@ def send(organisation):
     return SendFactory(organisation=organisation, status="sent", sent_at=T0)
 
 
-@pytest.fixture
-def announced():
-    events = []
-
-    def listen(sender, send, event, at, previous_at, **kwargs):
-        events.append((event, at, previous_at))
-
-    send_event_recorded.connect(listen)
-    yield events
-    send_event_recorded.disconnect(listen)
-
-
 def apply(send, event, minutes, **extra):
-    return engagement_record(send_id=send.id, event=EngagementEvent(event, T0 + timedelta(minutes=minutes), **extra))
+    return engagement_record(
+        EngagementFact(EngagementKind(event), T0 + timedelta(minutes=minutes), send_id=send.id, **extra)
+    )
 
 
 def test_status_moves_only_forward(send):
@@ -56,17 +47,18 @@ def test_opens_and_clicks_never_change_the_status(send):
     assert send.status == "sent"
 
 
-def test_the_first_event_of_a_kind_wins_even_when_it_arrives_last(send, announced):
-    assert apply(send, "opened", 10) is True
-    assert apply(send, "opened", 20) is False
-    assert apply(send, "opened", 10) is False
-    assert apply(send, "opened", 3) is True
+def test_the_first_event_of_a_kind_wins_even_when_it_arrives_last(send):
+    assert apply(send, "opened", 10) == "applied"
+    assert apply(send, "opened", 20) == "unchanged"
+    assert apply(send, "opened", 10) == "unchanged"
+    assert apply(send, "opened", 3) == "applied"
     send.refresh_from_db()
     assert send.opened_at == T0 + timedelta(minutes=3)
-    assert announced == [
-        ("opened", T0 + timedelta(minutes=10), None),
-        ("opened", T0 + timedelta(minutes=3), T0 + timedelta(minutes=10)),
-    ]
+    # the open is counted once, in the quarter hour of the first one (moved when it arrived)
+    opened = {r.bucket: r.opened for r in MetricRollup.objects.filter(scope="all") if r.opened}
+    assert opened == {T0: 1}
+    # and every open is on the contact's timeline
+    assert Event.objects.filter(name="email.opened", send_id=send.id).count() == 4
 
 
 def test_rejected_is_final(send):

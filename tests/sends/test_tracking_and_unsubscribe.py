@@ -7,9 +7,9 @@ import pytest
 from contacts.models import Contact
 from kraiter.links import click_url, open_pixel_url, unsubscribe_url
 from scheduling.models import ScheduledSend
+from sends.engagement.tracking import PIXEL
 from sends.models import SendContent
 from sends.services import send_transactional
-from sends.tracking import PIXEL
 from tests.factories import ContactFactory, SendFactory, TemplateFactory
 
 LINKS = (

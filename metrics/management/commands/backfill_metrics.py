@@ -6,12 +6,13 @@ from kraiter.api.fields import parse_timestamp
 from kraiter.management.commands.createapikey import find_organisation
 from kraiter.models import Organisation
 from kraiter.progress import ProgressBar
-from metrics.backfill import backfill
+from sends.engagement.rollups import rollups_backfill
 
 
 class Command(BaseCommand):
     help = (
-        "Rebuilds the metrics rollups of a time range from the sends (idempotent; one day per transaction, "
+        "Rebuilds the metrics rollups of a time range from the sends and their unsubscribe events "
+        "(idempotent; one day per transaction, "
         "so memory stays flat and an interrupted run can simply be run again)."
     )
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
             organisations = [find_organisation(options["organisation"])]
         else:
             organisations = list(Organisation.objects.order_by("id"))
-        counted = backfill(
+        counted = rollups_backfill(
             start=start,
             end=end,
             organisations=organisations,

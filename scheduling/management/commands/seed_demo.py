@@ -16,7 +16,8 @@ from kraiter.progress import ProgressBar
 from kraiter.services import organisation_create
 from scheduling.models import Sequence
 from scheduling.services import enrolment_create, sequence_activate, sequence_upsert
-from sends.engagement import EngagementEvent, engagement_record
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind, Send
 from sends.services import SendOrigin, send_build, send_save_many
 from templates_app.models import Template
 from templates_app.services import TemplateInput, template_upsert
@@ -113,11 +114,11 @@ class Command(WritingCommand):
     def _history(self, organisation: Organisation, contact: Contact, templates: dict[str, Template],
                  rng: random.Random, joined: Any, now: Any) -> int:  # fmt: skip
         """The mail a contact got since joining, and what happened to each."""
-        plan = [("welcome-email", 0.0, SendOrigin("sequence", "onboarding", 1))]
+        plan = [("welcome-email", 0.0, SendOrigin(Send.Source.SEQUENCE, "onboarding", 1))]
         if now - joined > timedelta(days=1):
-            plan.append(("getting-started", 1.0, SendOrigin("sequence", "onboarding", 2)))
+            plan.append(("getting-started", 1.0, SendOrigin(Send.Source.SEQUENCE, "onboarding", 2)))
         if now - joined > timedelta(days=4):
-            plan.append(("tips-and-tricks", 4.0, SendOrigin("sequence", "onboarding", 3)))
+            plan.append(("tips-and-tricks", 4.0, SendOrigin(Send.Source.SEQUENCE, "onboarding", 3)))
         for _ in range(rng.choice([0, 0, 1, 2])):
             plan.append(
                 (rng.choice(["password-reset", "receipt"]), rng.uniform(0, (now - joined).days or 0.5), SendOrigin())
@@ -133,23 +134,25 @@ class Command(WritingCommand):
                 origin=origin, created_at=at,
             )  # fmt: skip
             send_save_many([new], deliver=False)
-            for event, minutes in self._outcome(rng):
-                outcome = EngagementEvent(event, at + timedelta(minutes=minutes), permanent=event == "bounced")
-                engagement_record(send_id=new.send.id, event=outcome)
+            for kind, minutes in self._outcome(rng):
+                moment = at + timedelta(minutes=minutes)
+                permanent = kind == EngagementKind.BOUNCED
+                engagement_record(EngagementFact(kind, moment, send_id=new.send.id, permanent=permanent))
             count += 1
         if rng.random() < 0.03:
             contact_unsubscribe(contact=contact)
         return count
 
-    def _outcome(self, rng: random.Random) -> list[tuple[str, float]]:
+    def _outcome(self, rng: random.Random) -> list[tuple[EngagementKind, float]]:
+        kind = EngagementKind
         roll = rng.random()
         if roll < 0.03:
-            return [("sent", 0), ("bounced", 1)]
-        events = [("sent", 0), ("delivered", rng.uniform(0.1, 2))]
+            return [(kind.SENT, 0), (kind.BOUNCED, 1)]
+        facts = [(kind.SENT, 0), (kind.DELIVERED, rng.uniform(0.1, 2))]
         if roll < 0.04:
-            return [*events, ("complained", rng.uniform(60, 600))]
+            return [*facts, (kind.COMPLAINED, rng.uniform(60, 600))]
         if roll < 0.5:
-            events.append(("opened", rng.uniform(5, 2000)))
+            facts.append((kind.OPENED, rng.uniform(5, 2000)))
             if roll < 0.2:
-                events.append(("clicked", rng.uniform(2000, 2100)))
-        return events
+                facts.append((kind.CLICKED, rng.uniform(2000, 2100)))
+        return facts

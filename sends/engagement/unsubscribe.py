@@ -2,14 +2,15 @@
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from contacts.selectors import address_is_unsubscribed
-from contacts.services import contact_unsubscribe_address
 from kraiter.links import read_unsubscribe_token
-from sends.models import Send
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind, Send
 
 
 @csrf_exempt  # RFC 8058: mail providers POST without a session or a CSRF token
@@ -25,7 +26,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if send is None:
         raise Http404
     if request.method == "POST":
-        contact_unsubscribe_address(organisation=send.organisation, email=send.email)
+        engagement_record(EngagementFact(EngagementKind.UNSUBSCRIBED, timezone.now(), send_id=send.id))
         return render(request, "sends/unsubscribed.html", {"email": send.email})
     already = address_is_unsubscribed(organisation=send.organisation, email=send.email)
     return render(request, "sends/unsubscribe.html", {"email": send.email, "already": already})

@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from kraiter.links import read_click_token, read_open_token
-from sends.engagement import EngagementEvent, engagement_record
+from sends.engagement.pipeline import EngagementFact, engagement_record
+from sends.models import EngagementKind
 
 # A transparent 1x1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -21,7 +22,7 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     send_id = read_open_token(token)
     if send_id is None:
         raise Http404
-    _record(send_id, EngagementEvent("opened", timezone.now()))
+    engagement_record(EngagementFact(EngagementKind.OPENED, timezone.now(), send_id=send_id))
     return HttpResponse(PIXEL, content_type="image/gif")
 
 
@@ -31,9 +32,5 @@ def click_redirect(request: HttpRequest, token: str) -> HttpResponse:
     if bound is None or not bound[1].startswith(("https://", "http://")):
         raise Http404
     send_id, destination = bound
-    _record(send_id, EngagementEvent("clicked", timezone.now(), detail=destination))
+    engagement_record(EngagementFact(EngagementKind.CLICKED, timezone.now(), send_id=send_id, url=destination))
     return HttpResponseRedirect(destination)
-
-
-def _record(send_id: str, event: EngagementEvent) -> None:
-    engagement_record(send_id=send_id, event=event)  # a send deleted since is simply not there
