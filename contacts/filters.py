@@ -1,7 +1,22 @@
-import django_filters
+from typing import Any
 
-from contacts.models import Contact
-from kraiter.api.filters import StrictBooleanFilter
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+
+from contacts.emails import email_lookup_key, normalise_email
+from contacts.models import Contact, Event
+from kraiter.api.filters import PrefixedIdFilter, StrictBooleanFilter, TimestampFilter
+from kraiter.errors import InvalidInput
+
+
+def check_email(value: str) -> None:
+    """A filter's validator: one valid address."""
+    try:
+        normalise_email(value)
+    except InvalidInput as exc:
+        raise ValidationError(exc.message) from None
 
 
 class ContactFilter(django_filters.FilterSet):
@@ -12,3 +27,24 @@ class ContactFilter(django_filters.FilterSet):
     class Meta:
         model = Contact
         fields: list[str] = []
+
+
+class EventFilter(django_filters.FilterSet):
+    contactId = PrefixedIdFilter(field_name="contact_id", prefix="cnt")
+    email = django_filters.CharFilter(method="filter_email", max_length=254, validators=[check_email])
+    name = django_filters.CharFilter(max_length=100)
+    # When the event happened (its timestamp): from inclusive, to exclusive.
+    from_ = TimestampFilter(field_name="timestamp", lookup_expr="gte")
+    to = TimestampFilter(field_name="timestamp", lookup_expr="lt")
+
+    class Meta:
+        model = Event
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["from"] = self.filters.pop("from_")
+
+    def filter_email(self, queryset: QuerySet[Event], name: str, value: str) -> QuerySet[Event]:
+        """The events of the organisation's contact with this address (the list is the organisation's)."""
+        return queryset.alias(contact_email=Lower("contact__email")).filter(contact_email=email_lookup_key(value))

@@ -44,3 +44,15 @@ def address_is_unsubscribed(*, organisation: Organisation, email: str) -> bool:
 def events_awaiting_reaction() -> QuerySet[Event]:
     """Events the higher layers have not reacted to yet, oldest first (scheduling.reactions)."""
     return Event.objects.select_related("contact").filter(reacted_at__isnull=True).order_by("id")
+
+
+def event_list(*, organisation: Organisation) -> QuerySet[Event]:
+    return of_organisation(Event.objects.all(), organisation)
+
+
+def event_get(*, organisation: Organisation, event_id: str) -> Event:
+    require_id(event_id, "evt")
+    event = Event.objects.filter(organisation=organisation, pk=event_id).first()
+    if event is None:
+        raise NotFound(f"No event {event_id}.")
+    return event

@@ -1,9 +1,10 @@
-import re
 from typing import Any
 
 from rest_framework import serializers
 
 from contacts.emails import normalise_email
+from contacts.events import EVENT_NAME, EVENT_NAME_RULE
+from contacts.models import SYSTEM_EVENT_PREFIX
 from kraiter.api.fields import JsonObjectField, PrefixedIdField, StrictBooleanField, StrictCharField, TimestampField
 from kraiter.errors import InvalidInput
 
@@ -48,20 +49,28 @@ class ContactUpdateSerializer(serializers.Serializer):
 
 
 class EventCreateSerializer(serializers.Serializer):
-    name = StrictCharField(max_length=100)
+    name = StrictCharField(max_length=100, required=False, help_text="The event's name, e.g. signed_up.")
+    event = StrictCharField(max_length=100, required=False, help_text="The events guide's spelling of `name`.")
     contactId = PrefixedIdField(prefix="cnt", required=False)
-    email = EmailAddressField(required=False)
+    email = EmailAddressField(
+        required=False, help_text="Identifies the contact when contactId is absent (created when new)."
+    )
     properties = JsonObjectField(required=False)
     timestamp = TimestampField(required=False, help_text="When it happened (default: now).")
 
-    def validate_name(self, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.:\-]{1,100}", value):
-            raise serializers.ValidationError("Must be 1-100 characters of letters, digits, '_', '.', ':' and '-'.")
-        return value
-
     def validate(self, data: dict) -> dict:
-        if ("contactId" in data) == ("email" in data):
-            raise serializers.ValidationError({"contactId": ["Give exactly one of contactId or email."]})
+        name = data.pop("event", None)
+        if "name" in data and name is not None and data["name"] != name:
+            raise serializers.ValidationError({"name": ["Give the name once: name and event differ."]})
+        data["name"] = data.get("name", name)
+        if data["name"] is None:
+            raise serializers.ValidationError({"name": ["This field is required."]})
+        if not EVENT_NAME.fullmatch(data["name"]):
+            raise serializers.ValidationError({"name": [EVENT_NAME_RULE]})
+        if data["name"].startswith(SYSTEM_EVENT_PREFIX):
+            raise serializers.ValidationError({"name": [f"Names starting with '{SYSTEM_EVENT_PREFIX}' are reserved."]})
+        if "contactId" not in data and "email" not in data:
+            raise serializers.ValidationError({"contactId": ["Give contactId or email."]})
         return data
 
 
@@ -71,4 +80,6 @@ class EventSerializer(serializers.Serializer):
     contactId = serializers.CharField(source="contact_id")
     properties = JsonObjectField()
     timestamp = TimestampField()
+    sendId = serializers.CharField(source="send_id", allow_null=True, help_text="The send a system event is about.")
+    system = serializers.BooleanField(source="is_system", help_text="An email.* event the platform recorded.")
     createdAt = TimestampField(source="created_at")

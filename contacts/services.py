@@ -77,7 +77,13 @@ def contact_resolve(*, organisation: Organisation, contact_id: str | None = None
     absent). Call it inside the transaction of what the request does with the contact, so a
     refusal later in that transaction does not leave a new contact behind."""
     if contact_id is not None:
-        return contact_get(organisation=organisation, contact_id=contact_id)
+        contact = contact_get(organisation=organisation, contact_id=contact_id)
+        if email is not None and email_lookup_key(normalise_email(email)) != email_lookup_key(contact.email):
+            raise InvalidInput(
+                f"Contact {contact_id} has another address than {email}; give one of contactId or email.",
+                details={"email": ["Does not match contactId."]},
+            )
+        return contact
     if email is None:
         raise ValueError("contact_resolve needs a contact id or an email address")
     return contact_get_or_create(organisation=organisation, email=email)[0]
@@ -225,3 +231,9 @@ def event_record_system(
 def events_mark_reacted(*, event_ids: list[str]) -> None:
     """The higher layers have reacted to these events (scheduling.reactions, in its transaction)."""
     Event.objects.filter(pk__in=event_ids).update(reacted_at=timezone.now())
+
+
+def events_purge(*, event_ids: list[str]) -> int:
+    """Deletes these events (retention: purge_events)."""
+    deleted, _ = Event.objects.filter(pk__in=event_ids).delete()
+    return deleted

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts import selectors, services
-from contacts.filters import ContactFilter
+from contacts.filters import ContactFilter, EventFilter
 from contacts.serializers import (
     ContactCreateSerializer,
     ContactSerializer,
@@ -15,7 +15,7 @@ from contacts.serializers import (
     EventCreateSerializer,
     EventSerializer,
 )
-from kraiter.api.pagination import id_key
+from kraiter.api.pagination import id_key, timestamp_key
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
 
@@ -61,10 +61,35 @@ class ContactViewSet(ApiViewSet):
         return Response(status=204)
 
 
+# Newest first by when it happened; the id breaks ties.
+EVENT_ORDER = [timestamp_key("timestamp", "timestamp", descending=True), id_key("evt")]
+
+
 class EventViewSet(ApiViewSet):
-    @extend_schema(request=EventCreateSerializer, responses={201: EventSerializer})
+    @extend_schema(
+        operation_id="events_list",
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("contactId", str, description="One contact's events."),
+            OpenApiParameter("email", str, description="The events of the contact with this address."),
+            OpenApiParameter("name", str, description="Only events of this name (e.g. signed_up, email.opened)."),
+            OpenApiParameter("from", str, description="Happened at or after (ISO 8601)."),
+            OpenApiParameter("to", str, description="Happened before (ISO 8601)."),
+        ],
+        responses={200: paginated(EventSerializer)},
+    )
+    def list(self, request: Request) -> Response:
+        """Custom and system events (`email.*`), newest first."""
+        queryset, filters = self.filtered(EventFilter, selectors.event_list(organisation=self.organisation))
+        return self.page(queryset, EventSerializer, keys=EVENT_ORDER, filters=filters)
+
+    @extend_schema(operation_id="events_retrieve", responses={200: EventSerializer})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(EventSerializer(selectors.event_get(organisation=self.organisation, event_id=pk)).data)
+
+    @extend_schema(request=EventCreateSerializer, responses={201: EventSerializer, **errors(404)})
     def create(self, request: Request) -> Response:
-        """Records an event; the contact is enrolled in every active sequence it triggers."""
+        """Records an event; every active sequence it triggers enrols the contact moments later."""
         body = EventCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -13,7 +13,7 @@ from kraiter.api.errors import api_not_found
 from kraiter.views import ApiKeyViewSet, TenantViewSet
 from metrics.dashboard import metrics_dashboard
 from metrics.views import MetricsViewSet
-from scheduling.views import ContactScheduledViewSet, ScheduledSendViewSet, SequenceViewSet
+from scheduling.views import ContactScheduledViewSet, ContactTimelineViewSet, ScheduledSendViewSet, SequenceViewSet
 from sends.engagement.tracking import click_redirect, open_pixel
 from sends.engagement.unsubscribe import unsubscribe
 from sends.views import ContactSendViewSet, SendLogViewSet, SendViewSet
@@ -49,7 +49,8 @@ urlpatterns = [
     path("api/docs/", docs_view, name="api-docs"),
     re_path(r"^api/tenant/?$", TenantViewSet.as_view({"get": "retrieve"}), name="tenant"),
     re_path(r"^api/send/?$", SendViewSet.as_view({"post": "create"}), name="send"),
-    re_path(r"^api/events/?$", EventViewSet.as_view({"post": "create"}), name="events"),
+    re_path(r"^api/events/?$", EventViewSet.as_view({"get": "list", "post": "create"}), name="events"),
+    re_path(r"^api/events/(?P<pk>[^/]+)/?$", EventViewSet.as_view({"get": "retrieve"}), name="event"),
     re_path(r"^api/metrics/?$", MetricsViewSet.as_view({"get": "tenant"}), name="metrics"),
     re_path(
         r"^api/metrics/sequences/(?P<pk>[^/]+)/?$", MetricsViewSet.as_view({"get": "sequence"}), name="metrics-sequence"
@@ -61,6 +62,11 @@ urlpatterns = [
         r"^api/contacts/(?P<contact_id>[^/]+)/scheduled/?$",
         ContactScheduledViewSet.as_view({"get": "list"}),
         name="contact-scheduled",
+    ),
+    re_path(
+        r"^api/contacts/(?P<contact_id>[^/]+)/timeline/?$",
+        ContactTimelineViewSet.as_view({"get": "list"}),
+        name="contact-timeline",
     ),
     re_path(
         r"^api/contacts/(?P<contact_id>[^/]+)/sends/?$",

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from contacts.events import EVENT_NAME
 from kraiter.api.fields import SLUG_PATTERN
 from kraiter.durations import parse_duration
 
@@ -40,7 +41,6 @@ OPERATORS = (
     "notExists",
 )
 _PROPERTY = re.compile(r"contact\.(?:email|properties(?:\.[A-Za-z0-9_\-]{1,100}){1,5})|event\.[A-Za-z0-9_.:\-]{1,100}")
-_EVENT_NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 
 
 class DefinitionError(Exception):
@@ -77,7 +77,7 @@ def parse_definition(source: Any, *, extra_triggers: list[str] | None = None) ->
         raise DefinitionError("a sequence needs at least one email step")
     triggers = _parse_trigger(document.get("trigger"))
     for name in [*(document.get("triggers") or []), *(extra_triggers or [])]:
-        if not isinstance(name, str) or not _EVENT_NAME.fullmatch(name):
+        if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
             raise DefinitionError(f"'{name}' is not a valid event name for a trigger")
         if name not in triggers:
             triggers.append(name)
@@ -106,7 +106,7 @@ def _parse_trigger(raw: Any) -> list[str]:
         raise DefinitionError("'trigger' must be {event: <name>} or {api: true}")
     if "event" in raw:
         name = raw["event"]
-        if not isinstance(name, str) or not _EVENT_NAME.fullmatch(name):
+        if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
             raise DefinitionError("'trigger.event' must be an event name")
         return [name]
     if raw.get("api") is not True:

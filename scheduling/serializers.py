@@ -83,3 +83,27 @@ class ScheduledSendSerializer(serializers.Serializer):
 
     def get_source(self, scheduled: ScheduledSend) -> str:
         return "sequence"
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    """One item of a contact's timeline (documentation only: the items are built as they are)."""
+
+    type = serializers.ChoiceField(choices=["send", "event", "enrolment", "opt_out"])
+    at = TimestampField()
+    sendId = serializers.CharField(required=False, allow_null=True, help_text="send; event (system events)")
+    templateId = serializers.CharField(required=False, help_text="send")
+    subject = serializers.CharField(required=False, help_text="send")
+    status = serializers.CharField(required=False, help_text="send")
+    source = serializers.CharField(required=False, help_text="send")  # type: ignore[assignment]
+    sourceId = serializers.CharField(required=False, allow_null=True, help_text="send")
+    step = serializers.IntegerField(required=False, allow_null=True, help_text="send")
+    eventId = serializers.CharField(required=False, help_text="event")
+    name = serializers.CharField(required=False, help_text="event")
+    properties = serializers.DictField(required=False, help_text="event")
+    enrolmentId = serializers.CharField(required=False, help_text="enrolment")
+    sequenceId = serializers.CharField(required=False, help_text="enrolment")
+    change = serializers.CharField(
+        required=False,
+        help_text="enrolment: enrolled, completed, exited, cancelled; opt_out: unsubscribed, suppressed",
+    )
+    reason = serializers.CharField(required=False, help_text="enrolment (ended), opt_out (suppressed)")

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts.selectors import contact_get
-from kraiter.api.pagination import CursorKey, id_key, timestamp_key
+from kraiter.api.pagination import CursorKey, id_key, parse_limit, timestamp_key
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
 from scheduling import selectors, services
@@ -17,7 +17,9 @@ from scheduling.serializers import (
     ScheduledSendSerializer,
     SequencePutSerializer,
     SequenceSerializer,
+    TimelineItemSerializer,
 )
+from scheduling.timeline import contact_timeline
 
 SEQUENCE_ORDER = [
     timestamp_key("createdAt", "created_at", descending=True),
@@ -116,3 +118,20 @@ class ContactScheduledViewSet(ApiViewSet):
         contact = contact_get(organisation=self.organisation, contact_id=contact_id)
         queryset = selectors.scheduled_send_list(organisation=self.organisation).filter(contact=contact)
         return self.page(queryset, ScheduledSendSerializer, keys=SCHEDULED_ORDER)
+
+
+class ContactTimelineViewSet(ApiViewSet):
+    @extend_schema(
+        operation_id="contacts_timeline",
+        parameters=PAGE_PARAMETERS,
+        responses={200: paginated(TimelineItemSerializer)},
+    )
+    def list(self, request: Request, contact_id: str) -> Response:
+        """The contact's sends, events, enrolment changes and opt-outs, newest first."""
+        contact = contact_get(organisation=self.organisation, contact_id=contact_id)
+        page = contact_timeline(
+            contact=contact,
+            limit=parse_limit(request.query_params.get("limit")),
+            cursor=request.query_params.get("cursor"),
+        )
+        return Response({"data": page.items, "nextCursor": page.next_cursor})

@@ -1,21 +1,13 @@
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from contacts.emails import email_lookup_key, normalise_email
+from contacts.filters import check_email
 from kraiter.api.filters import EnumFilter, PrefixedIdFilter, SlugFilter
-from kraiter.errors import InvalidInput
 from sends.models import Send
-
-
-def _check_email(value: str) -> None:
-    try:
-        normalise_email(value)
-    except InvalidInput as exc:
-        raise ValidationError(exc.message) from None
 
 
 class SendFilter(django_filters.FilterSet):
@@ -24,7 +16,7 @@ class SendFilter(django_filters.FilterSet):
     templateId = SlugFilter(field_name="template_slug")
     source = EnumFilter(choices=list(Send.Source.values))
     sourceId = SlugFilter(field_name="source_id")
-    email = django_filters.CharFilter(method="filter_email", max_length=254, validators=[_check_email])
+    email = django_filters.CharFilter(method="filter_email", max_length=254, validators=[check_email])
 
     class Meta:
         model = Send

@@ -3,8 +3,10 @@
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from kraiter.api.fields import parse_timestamp
 from kraiter.api.ids import ULID_BODY
 
 
@@ -43,3 +45,23 @@ class SlugFilter(django_filters.CharFilter):
         message = "Must be 1-64 characters of a-z, 0-9, '-' and '_'."
         kwargs.setdefault("validators", [RegexValidator(r"^[a-z0-9_-]{1,64}\Z", message)])
         super().__init__(*args, **kwargs)
+
+
+class TimestampFilter(django_filters.CharFilter):
+    """An ISO 8601 instant (or a bare date, midnight UTC) compared with `lookup_expr`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("validators", [_check_timestamp])
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in ("", None):
+            return qs
+        return super().filter(qs, parse_timestamp(value))
+
+
+def _check_timestamp(value: str) -> None:
+    try:
+        parse_timestamp(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None

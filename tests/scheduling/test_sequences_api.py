@@ -145,7 +145,6 @@ def test_events_enrol_the_contact_in_triggered_sequences(api, onboarding):
     "body",
     [
         {"name": "x"},
-        {"name": "x", "email": "a@b.co", "contactId": "cnt_01ARZ3NDEKTSV4RRFFQ69G5FAV"},
         {"name": "has space", "email": "a@b.co"},
         {"name": "x", "email": "a@b.co", "timestamp": "yesterday"},
         {"name": "x", "email": "a@b.co", "properties": [1]},
@@ -169,3 +168,18 @@ def test_deleting_a_sequence_cancels_its_scheduled_sends_and_enrolments(api, onb
     assert api.get("/api/sequences/onboarding").status_code == 404
     assert not ScheduledSend.objects.exists()
     assert Enrolment.objects.get(pk=enrolment_id).status == "cancelled"
+
+
+def test_the_events_guides_body_is_accepted(api):
+    contact = api.post("/api/contacts", {"email": "ivy@example.com"}).json()
+    # `event` spells `name`; with both contactId and email, contactId decides and email must agree
+    response = api.post("/api/events", {"event": "signed_up", "contactId": contact["id"], "email": "IVY@example.com"})
+    assert response.status_code == 201 and response.json()["name"] == "signed_up"
+    mismatch = api.post("/api/events", {"event": "signed_up", "contactId": contact["id"], "email": "other@example.com"})
+    assert mismatch.status_code == 400 and mismatch.json()["error"]["details"]["email"]
+
+
+@pytest.mark.parametrize("name", ["email.opened", "email.anything"])
+def test_system_event_names_are_reserved(api, name):
+    response = api.post("/api/events", {"name": name, "email": "a@example.com"})
+    assert response.status_code == 400 and "reserved" in response.json()["error"]["message"]
