@@ -1,4 +1,4 @@
-"""/api/contacts (API.md 3). The /sends and /scheduled sub-lists live with the sends and
+"""/api/contacts (docs/api.md 3). The /sends and /scheduled sub-lists live with the sends and
 scheduling apps, which own those objects."""
 
 from django.db import transaction

@@ -1,4 +1,4 @@
-"""Settings, read from the environment (one file, as DESIGN.md asks).
+"""Settings, read from the environment (one file, as docs/design.md says).
 
 Without any environment this runs in the embedded mode of `make run`: SQLite in var/, a Celery
 broker on the file system, mail written to var/outbox/. DATABASE_URL and REDIS_URL switch to

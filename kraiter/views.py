@@ -1,4 +1,4 @@
-"""/api/tenant and /api/keys (API.md 11)."""
+"""/api/tenant and /api/keys (docs/api.md 11)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request

@@ -1,4 +1,4 @@
-"""GET /api/metrics, /api/metrics/sequences/:id, /api/metrics/templates/:id (seed 003)."""
+"""GET /api/metrics, /api/metrics/sequences/:id, /api/metrics/templates/:id (docs/api.md; seed 003 in docs/seeds/)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request

@@ -1,4 +1,4 @@
-"""/api/sequences, /api/scheduled and /api/contacts/:id/scheduled (API.md 7 and 8, seed 002)."""
+"""/api/sequences, /api/scheduled and /api/contacts/:id/scheduled (docs/api.md 7 and 8; seed 002 in docs/seeds/)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
@@ -25,7 +25,7 @@ SEQUENCE_ORDER = [
     timestamp_key("createdAt", "created_at", descending=True),
     CursorKey("id", "slug", True, str, lambda value: str(value)),
 ]
-# Earliest first; the cursor holds both (API.md 2).
+# Earliest first; the cursor holds both (docs/api.md 2).
 SCHEDULED_ORDER = [timestamp_key("scheduledFor", "scheduled_for", descending=False), id_key("sch", descending=False)]
 
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key for POST /api/send (API.md 5).
+"""Idempotency-Key for POST /api/send (docs/api.md 5).
 
 The key's row is inserted in the same transaction as the send it guards. A concurrent request
 with the same key blocks on the unique index until the first commits, then reads the stored

@@ -1,4 +1,4 @@
-"""POST /api/send, GET /api/sends[/:id], GET /api/contacts/:id/sends (API.md 5 and 6)."""
+"""POST /api/send, GET /api/sends[/:id], GET /api/contacts/:id/sends (docs/api.md 5 and 6)."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request

@@ -162,7 +162,7 @@ def add_tracking(html: str, send_id: str) -> str:
 
 
 def build_context(*, recipient: Recipient, variables: Mapping[str, Any], send_id: str | None) -> dict[str, Any]:
-    """The Liquid context, the same everywhere (API.md 4): variables at top level, falling back to
+    """The Liquid context, the same everywhere (docs/api.md 4): variables at top level, falling back to
     contact properties of the same name; `variables.*`, `contact.*` and `unsubscribeUrl`."""
     context: dict[str, Any] = {**recipient.properties, **variables}
     context.update(

@@ -1,4 +1,4 @@
-"""/api/templates (API.md 4)."""
+"""/api/templates (docs/api.md 4)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action

@@ -1,4 +1,4 @@
-"""Keyset cursor pagination, as API.md 2 describes it.
+"""Keyset cursor pagination, as docs/api.md 2 describes it.
 
 A cursor is base64 of a small JSON object naming the last item returned, e.g.
 `{"id": "snd_01H9...", "f": "3fa2c1d0"}`; `f` fingerprints the filters the cursor was made

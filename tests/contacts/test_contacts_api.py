@@ -1,4 +1,4 @@
-"""/api/contacts (API.md 3)."""
+"""/api/contacts (docs/api.md 3)."""
 
 import pytest
 from django.db import IntegrityError, transaction

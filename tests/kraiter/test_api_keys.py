@@ -1,4 +1,4 @@
-"""API keys: bearer authentication, /api/keys, /api/tenant (API.md 1 and 11)."""
+"""API keys: bearer authentication, /api/keys, /api/tenant (docs/api.md 1 and 11)."""
 
 import hashlib
 

@@ -1,4 +1,4 @@
-"""API.md 1: the error envelope for every failure, request ids, ids and timestamps."""
+"""docs/api.md 1: the error envelope for every failure, request ids, ids and timestamps."""
 
 import re
 from datetime import UTC, datetime

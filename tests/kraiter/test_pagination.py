@@ -1,4 +1,4 @@
-"""API.md 2: keyset cursor pagination, exactly as Kraiter's clients use it."""
+"""docs/api.md 2: keyset cursor pagination, exactly as Kraiter's clients use it."""
 
 import base64
 import json

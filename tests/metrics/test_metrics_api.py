@@ -1,4 +1,4 @@
-"""/api/metrics (seed 003, API.md 10)."""
+"""/api/metrics (docs/api.md 10; the seed 003 it follows is in docs/seeds/)."""
 
 from datetime import UTC, datetime
 

@@ -1,4 +1,4 @@
-"""Sequence definitions (API.md 8): both forms, durations, conditions, and errors that name the step."""
+"""Sequence definitions (docs/api.md 8): both forms, durations, conditions, and errors that name the step."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The dispatcher and /api/scheduled (seed 002): sequences run end to end with time moved forward."""
+"""The dispatcher and /api/scheduled (docs/api.md; seed 002 in docs/seeds/): sequences run end to end with time moved forward."""
 
 from datetime import datetime, timedelta
 from unittest import mock

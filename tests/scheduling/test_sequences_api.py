@@ -1,4 +1,4 @@
-"""/api/sequences, enrolment and /api/events (API.md 8)."""
+"""/api/sequences, enrolment and /api/events (docs/api.md 8)."""
 
 import pytest
 from django.db import IntegrityError, transaction

@@ -1,4 +1,4 @@
-"""Delivery through django-ses to (moto's) SES: never lost, never doubled (DESIGN.md "Delivery")."""
+"""Delivery through django-ses to (moto's) SES: never lost, never doubled (docs/design.md, "Delivery")."""
 
 from datetime import timedelta
 from unittest import mock

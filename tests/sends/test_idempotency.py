@@ -1,4 +1,4 @@
-"""Idempotency-Key on POST /api/send (API.md 5)."""
+"""Idempotency-Key on POST /api/send (docs/api.md 5)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""POST /api/send (seed 001, API.md 5)."""
+"""POST /api/send (docs/api.md 5; the seed 001 it follows is in docs/seeds/)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""GET /api/sends, /api/sends/:id and /api/contacts/:id/sends (seed 000, API.md 6)."""
+"""GET /api/sends, /api/sends/:id and /api/contacts/:id/sends (docs/api.md 6; the seed 000 it follows is in docs/seeds/)."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""Our open pixel, click redirect and one-click unsubscribe (API.md 9)."""
+"""Our open pixel, click redirect and one-click unsubscribe (docs/api.md 9)."""
 
 from urllib.parse import urlsplit
 

@@ -1,4 +1,4 @@
-"""POST /webhooks/ses/: SES events over SNS, verified, stored, applied once (API.md 9)."""
+"""POST /webhooks/ses/: SES events over SNS, verified, stored, applied once (docs/api.md 9)."""
 
 import base64
 import copy

@@ -1,4 +1,4 @@
-"""templates_app.rendering: the context every sender gets (API.md 4)."""
+"""templates_app.rendering: the context every sender gets (docs/api.md 4)."""
 
 from types import SimpleNamespace
 

@@ -1,4 +1,4 @@
-"""/api/templates (API.md 4): upsert, versions, validation with lines, preview."""
+"""/api/templates (docs/api.md 4): upsert, versions, validation with lines, preview."""
 
 import pytest
 
