@@ -82,7 +82,7 @@ def queue_backlog(count: int) -> list[str]:
     from templates_app.services import TemplateInput, template_upsert
 
     Organisation.objects.filter(name="Delivery rate").delete()
-    organisation = organisation_create(name="Delivery rate")
+    organisation = organisation_create(name="Delivery rate", sending_status="enabled")
     template_upsert(
         organisation=organisation,
         slug="note",

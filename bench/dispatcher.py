@@ -28,7 +28,7 @@ def prepare(count: int, *, due: object, spread: timedelta = timedelta(0), name: 
     from templates_app.services import TemplateInput, template_upsert
 
     Organisation.objects.filter(name=name).delete()
-    organisation = organisation_create(name=name)
+    organisation = organisation_create(name=name, sending_status="enabled")
     for slug in ("welcome", "tips"):
         html = "<html><body><h1>Hi {{ firstName }}</h1><p><a href='https://example.com'>Start</a></p></body></html>"
         template_upsert(

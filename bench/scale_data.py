@@ -28,7 +28,8 @@ def generate() -> None:
     from kraiter.services import organisation_create
 
     organisations = [
-        Organisation.objects.filter(name=f"Scale {n}").first() or organisation_create(name=f"Scale {n}")
+        Organisation.objects.filter(name=f"Scale {n}").first()
+        or organisation_create(name=f"Scale {n}", sending_status="enabled")
         for n in range(10)
     ]
     ids = [str(Organisation._meta.pk.get_db_prep_value(o.id, connection)) for o in organisations]  # type: ignore[union-attr]

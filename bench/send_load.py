@@ -20,7 +20,9 @@ def prepare() -> str:
     from kraiter.services import api_key_create, organisation_create
     from templates_app.services import TemplateInput, template_upsert
 
-    organisation = Organisation.objects.filter(name="Send load").first() or organisation_create(name="Send load")
+    organisation = Organisation.objects.filter(name="Send load").first() or organisation_create(
+        name="Send load", sending_status="enabled"
+    )
     template_upsert(
         organisation=organisation,
         slug="receipt",

@@ -47,7 +47,7 @@ def main() -> None:
     from sends.models import Send
 
     Organisation.objects.filter(name="Webhook").delete()
-    organisation = organisation_create(name="Webhook")
+    organisation = organisation_create(name="Webhook", sending_status="enabled")
     count = int(max(float(r) for r in args.rates.split(",")) * args.seconds / len(KINDS)) + 1
     contacts = Contact.objects.bulk_create(
         [Contact(organisation=organisation, email=f"w{n}@example.com") for n in range(count)]

@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
-from contacts.emails import email_lookup_key, normalise_email
 from contacts.models import Contact, Event
 from kraiter.api.filters import PrefixedIdFilter, StrictBooleanFilter, TimestampFilter
+from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import InvalidInput
 
 

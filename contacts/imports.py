@@ -14,9 +14,9 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.emails import email_lookup_key, normalise_email
 from contacts.models import Contact
 from contacts.services import contacts_new
+from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import InvalidInput
 from kraiter.models import Organisation
 

@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 from kraiter.api.ids import PrefixedIdField, prefixed_id_primary_key
 from kraiter.models import Organisation
 
+UNSUBSCRIBED_REASON = "Contact has unsubscribed."
+
 
 class Contact(models.Model):
     class SuppressionReason(models.TextChoices):
@@ -54,6 +56,18 @@ class Contact(models.Model):
     def can_receive(self) -> bool:
         return not (self.suppressed or self.unsubscribed)
 
+    @property
+    def opt_out_reason(self) -> str | None:
+        """Why the contact may not be mailed (a send's rejection reason); None when it may."""
+        if self.suppressed:
+            return f"Contact is suppressed ({self.suppression_reason or Contact.SuppressionReason.MANUAL})."
+        if self.unsubscribed:
+            return UNSUBSCRIBED_REASON
+        return None
+
+
+# Every reason opt_out_reason can give: POST /api/send suggests ignoreUnsubscribe for these only.
+OPT_OUT_REASONS = (UNSUBSCRIBED_REASON, *(f"Contact is suppressed ({r})." for r in Contact.SuppressionReason.values))
 
 SYSTEM_EVENT_PREFIX = "email."
 

@@ -3,10 +3,10 @@
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
-from contacts.emails import email_lookup_key
 from contacts.models import Contact, Event, OptedOutAddress
 from kraiter.api.ids import require_id
 from kraiter.api.pagination import of_organisation
+from kraiter.emails import email_lookup_key
 from kraiter.errors import NotFound
 from kraiter.models import Organisation
 

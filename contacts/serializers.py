@@ -1,27 +1,15 @@
-from typing import Any
-
 from rest_framework import serializers
 
-from contacts.emails import normalise_email
 from contacts.events import EVENT_NAME, EVENT_NAME_RULE
 from contacts.models import SYSTEM_EVENT_PREFIX
-from kraiter.api.fields import JsonObjectField, PrefixedIdField, StrictBooleanField, StrictCharField, TimestampField
-from kraiter.errors import InvalidInput
-
-
-class EmailAddressField(StrictCharField):
-    """One email address; stored trimmed with a lower-case domain."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 254)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        try:
-            return normalise_email(value)
-        except InvalidInput as exc:
-            raise serializers.ValidationError(exc.message) from None
+from kraiter.api.fields import (
+    EmailAddressField,
+    JsonObjectField,
+    PrefixedIdField,
+    StrictBooleanField,
+    StrictCharField,
+    TimestampField,
+)
 
 
 class ContactSerializer(serializers.Serializer):

@@ -7,10 +7,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contacts.emails import email_lookup_key, normalise_email
 from contacts.models import SYSTEM_EVENT_PREFIX, Contact, Event, OptedOutAddress
 from contacts.selectors import contact_find_by_email, contact_get
 from contacts.signals import contact_opted_out
+from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import Conflict, InvalidInput
 from kraiter.models import Organisation
 

@@ -5,15 +5,21 @@ from django.db import models
 
 from kraiter.api.ids import prefixed_id_primary_key
 
+MAX_SANDBOX_WHITELIST = 50
+
 
 class Organisation(models.Model):
     class SendingStatus(models.TextChoices):
-        ACTIVE = "active"
-        PAUSED = "paused"  # set by staff: new sends are refused with 422
+        ENABLED = "enabled"
+        PAUSED = "paused"  # set by staff: nothing more is sent (POST /api/send is a 422)
+        SANDBOX = "sandbox"  # new organisations: mail only to the sandbox whitelist
 
     id = prefixed_id_primary_key("org")
     name = models.CharField(max_length=200)
-    sending_status = models.CharField(max_length=16, choices=SendingStatus.choices, default=SendingStatus.ACTIVE)
+    sending_status = models.CharField(max_length=16, choices=SendingStatus.choices, default=SendingStatus.SANDBOX)
+    plan = models.CharField(max_length=40, default="free", help_text="Shown to the API as `plan`; set by staff.")
+    # The addresses (lower-cased) a sandboxed organisation may mail, at most MAX_SANDBOX_WHITELIST.
+    sandbox_whitelist = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -22,6 +28,18 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def sending_refusal(self, email: str) -> str | None:
+        """Why this organisation may not mail `email` now; None when it may. Checked when a send is
+        made, by the dispatcher, and again right before delivery."""
+        if self.sending_status == self.SendingStatus.PAUSED:
+            return "Sending is paused for this organisation."
+        if self.sending_status == self.SendingStatus.SANDBOX and email.lower() not in self.sandbox_whitelist:
+            return (
+                f"This organisation is in sandbox mode: it may send only to its sandbox whitelist, "
+                f"and {email} is not on it."
+            )
+        return None
 
 
 class ApiKey(models.Model):

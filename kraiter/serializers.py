@@ -1,12 +1,21 @@
 from rest_framework import serializers
 
-from kraiter.api.fields import StrictCharField, TimestampField
+from kraiter.api.fields import EmailAddressField, StrictCharField, TimestampField
+from kraiter.models import Organisation
 
 
 class TenantSerializer(serializers.Serializer):
     tenantId = serializers.CharField(source="id")
     name = serializers.CharField()
-    sendingStatus = serializers.CharField(source="sending_status")
+    sendingStatus = serializers.ChoiceField(
+        source="sending_status",
+        choices=Organisation.SendingStatus.choices,
+        help_text="enabled; paused (nothing is sent); sandbox (mail only to sandboxWhitelist).",
+    )
+    plan = serializers.CharField()
+    sandboxWhitelist = serializers.ListField(
+        source="sandbox_whitelist", child=serializers.CharField(), help_text="Addresses a sandboxed tenant may mail."
+    )
     createdAt = TimestampField(source="created_at")
     updatedAt = TimestampField(source="updated_at")
 
@@ -26,3 +35,11 @@ class CreatedApiKeySerializer(ApiKeySerializer):
 
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100)
+
+
+class SandboxWhitelistSerializer(serializers.Serializer):
+    sandboxWhitelist = serializers.ListField(source="sandbox_whitelist", child=serializers.CharField())
+
+
+class SandboxAddressSerializer(serializers.Serializer):
+    email = EmailAddressField()

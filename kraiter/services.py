@@ -11,8 +11,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import InvalidInput, NotFound
-from kraiter.models import ApiKey, Organisation, StaffMembership
+from kraiter.models import MAX_SANDBOX_WHITELIST, ApiKey, Organisation, StaffMembership
 
 API_KEY_PATTERN = re.compile(r"kr_[A-Za-z0-9_-]{40}")
 # lastUsedAt is refreshed at most this often, so a busy key does not write on every request.
@@ -29,12 +30,15 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def organisation_create(*, name: str, staff_user: User | None = None) -> Organisation:
+def organisation_create(
+    *, name: str, staff_user: User | None = None, sending_status: str = Organisation.SendingStatus.SANDBOX
+) -> Organisation:
+    """A new tenant; it starts in sandbox mode (mail only to its whitelist) unless told otherwise."""
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("An organisation needs a name of 1 to 200 characters.")
     with transaction.atomic():
-        organisation = Organisation.objects.create(name=name)
+        organisation = Organisation.objects.create(name=name, sending_status=sending_status)
         if staff_user is not None:
             StaffMembership.objects.update_or_create(user=staff_user, defaults={"organisation": organisation})
     return organisation
@@ -87,3 +91,33 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key
+
+
+def sandbox_whitelist_add(*, organisation: Organisation, email: str) -> list[str]:
+    """Adds an address (normalised, lower-cased) to the sandbox whitelist; at most 50."""
+    key = email_lookup_key(normalise_email(email))
+    with transaction.atomic():
+        locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        if key not in locked.sandbox_whitelist:
+            if len(locked.sandbox_whitelist) >= MAX_SANDBOX_WHITELIST:
+                raise InvalidInput(
+                    f"The sandbox whitelist holds at most {MAX_SANDBOX_WHITELIST} addresses; remove one first.",
+                    details={"email": [f"At most {MAX_SANDBOX_WHITELIST} addresses."]},
+                )
+            locked.sandbox_whitelist = [*locked.sandbox_whitelist, key]
+            locked.save(update_fields=["sandbox_whitelist", "updated_at"])
+    organisation.sandbox_whitelist = locked.sandbox_whitelist
+    return locked.sandbox_whitelist
+
+
+def sandbox_whitelist_remove(*, organisation: Organisation, email: str) -> list[str]:
+    """Removes an address from the sandbox whitelist; NotFound when it is not on it."""
+    key = email_lookup_key(normalise_email(email))
+    with transaction.atomic():
+        locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        if key not in locked.sandbox_whitelist:
+            raise NotFound(f"{email} is not on the sandbox whitelist.")
+        locked.sandbox_whitelist = [address for address in locked.sandbox_whitelist if address != key]
+        locked.save(update_fields=["sandbox_whitelist", "updated_at"])
+    organisation.sandbox_whitelist = locked.sandbox_whitelist
+    return locked.sandbox_whitelist

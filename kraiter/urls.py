@@ -48,6 +48,11 @@ urlpatterns = [
     path("api/schema/", schema_view, name="api-schema"),
     path("api/docs/", docs_view, name="api-docs"),
     re_path(r"^api/tenant/?$", TenantViewSet.as_view({"get": "retrieve"}), name="tenant"),
+    re_path(
+        r"^api/tenant/sandbox-whitelist/?$",
+        TenantViewSet.as_view({"get": "whitelist", "post": "whitelist_add", "delete": "whitelist_remove"}),
+        name="tenant-sandbox-whitelist",
+    ),
     re_path(r"^api/send/?$", SendViewSet.as_view({"post": "create"}), name="send"),
     re_path(r"^api/events/?$", EventViewSet.as_view({"get": "list", "post": "create"}), name="events"),
     re_path(r"^api/events/(?P<pk>[^/]+)/?$", EventViewSet.as_view({"get": "retrieve"}), name="event"),

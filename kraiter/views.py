@@ -1,6 +1,6 @@
 """/api/tenant and /api/keys (docs/api.md 11)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,13 +12,51 @@ from kraiter.api.permissions import HasOrganisation, StaffSessionForWrites
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
 from kraiter.models import ApiKey
-from kraiter.serializers import ApiKeyCreateSerializer, ApiKeySerializer, CreatedApiKeySerializer, TenantSerializer
+from kraiter.serializers import (
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    CreatedApiKeySerializer,
+    SandboxAddressSerializer,
+    SandboxWhitelistSerializer,
+    TenantSerializer,
+)
 
 
 class TenantViewSet(ApiViewSet):
     @extend_schema(responses={200: TenantSerializer}, operation_id="tenant_get")
     def retrieve(self, request: Request) -> Response:
         return Response(TenantSerializer(self.organisation).data)
+
+    @extend_schema(responses={200: SandboxWhitelistSerializer}, operation_id="tenant_sandbox_whitelist_get")
+    def whitelist(self, request: Request) -> Response:
+        """The addresses a tenant in sandbox mode may mail."""
+        return Response(SandboxWhitelistSerializer(self.organisation).data)
+
+    @extend_schema(
+        request=SandboxAddressSerializer,
+        responses={200: SandboxWhitelistSerializer},
+        operation_id="tenant_sandbox_whitelist_add",
+    )
+    def whitelist_add(self, request: Request) -> Response:
+        """Adds an address (at most 50; adding one already there changes nothing)."""
+        body = SandboxAddressSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.sandbox_whitelist_add(organisation=self.organisation, email=body.validated_data["email"])
+        return Response(SandboxWhitelistSerializer(self.organisation).data)
+
+    @extend_schema(
+        request=SandboxAddressSerializer,
+        parameters=[OpenApiParameter("email", str, description="The address to remove (or give it in the body).")],
+        responses={200: SandboxWhitelistSerializer, **errors(404)},
+        operation_id="tenant_sandbox_whitelist_remove",
+    )
+    def whitelist_remove(self, request: Request) -> Response:
+        """Removes an address; 404 when it is not on the whitelist."""
+        data = request.data if request.data else {"email": request.query_params.get("email")}
+        body = SandboxAddressSerializer(data=data)
+        body.is_valid(raise_exception=True)
+        services.sandbox_whitelist_remove(organisation=self.organisation, email=body.validated_data["email"])
+        return Response(SandboxWhitelistSerializer(self.organisation).data)
 
 
 class ApiKeyViewSet(ApiViewSet):

@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from contacts.models import Contact, Event
 from kraiter.errors import Unprocessable
-from kraiter.models import Organisation
 from scheduling.conditions import condition_holds
 from scheduling.models import Enrolment, ScheduledSend, Sequence
 from scheduling.plan import next_email
@@ -154,15 +153,16 @@ def _build_send(
 ) -> NewSend:
     origin = SendOrigin(source=Send.Source.SEQUENCE, source_id=sequence.slug, step=row.step, enrolment_id=enrolment.id)
     template = context.templates.get((row.organisation_id, row.template_slug))
-    if sequence.organisation.sending_status == Organisation.SendingStatus.PAUSED:
-        # As for POST /api/send: a paused organisation's mail is refused, and the log says so.
+    refusal = sequence.organisation.sending_refusal(contact.email)
+    if refusal is not None:
+        # As for POST /api/send: a paused (or sandboxed) organisation's mail is refused, and the log says so.
         return send_build_rejected(
             organisation=sequence.organisation,
             contact=contact,
             template_slug=row.template_slug,
             template_name=template.name if template else row.template_slug,
             subject=template.subject if template else "",
-            reason="Sending is paused for this organisation.",
+            reason=refusal,
             origin=origin,
         )
     if template is None:

@@ -3,8 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from contacts.serializers import EmailAddressField
-from kraiter.api.fields import PrefixedIdField, SlugField, StrictCharField, TimestampField
+from kraiter.api.fields import EmailAddressField, PrefixedIdField, SlugField, StrictCharField, TimestampField
 from scheduling.models import ScheduledSend
 
 

@@ -209,17 +209,16 @@ def delivery_refusal(send: Send) -> str | None:
     """Why this send may no longer go out, checked again right before SES; None when it may.
     The rule for the contact is the one applied when the send was created."""
     organisation: Organisation = send.organisation
-    if organisation.sending_status == Organisation.SendingStatus.PAUSED:
-        return "Sending is paused for this organisation."
+    refusal = organisation.sending_refusal(send.email)
+    if refusal is not None:
+        return refusal
     if getattr(send, "content", None) is None:
         return "The rendered content of this send is gone (purged); it cannot be delivered."
     contact: Contact | None = send.contact if send.contact_id else None
     if send.contact_id and contact is None:
         return "The contact was deleted before the email went out."
-    if contact is not None and not contact.can_receive and not send.ignore_unsubscribe:
-        if contact.suppressed:
-            return f"Contact is suppressed ({contact.suppression_reason or 'manual'})."
-        return "Contact has unsubscribed."
+    if contact is not None and not send.ignore_unsubscribe:
+        return contact.opt_out_reason
     return None
 
 

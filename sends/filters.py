@@ -4,9 +4,9 @@ import django_filters
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
-from contacts.emails import email_lookup_key, normalise_email
 from contacts.filters import check_email
 from kraiter.api.filters import EnumFilter, PrefixedIdFilter, SlugFilter
+from kraiter.emails import email_lookup_key, normalise_email
 from sends.models import Send
 
 

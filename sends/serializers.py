@@ -1,7 +1,13 @@
 from rest_framework import serializers
 
-from contacts.serializers import EmailAddressField
-from kraiter.api.fields import JsonObjectField, NullableTimestampField, SlugField, StrictBooleanField, TimestampField
+from kraiter.api.fields import (
+    EmailAddressField,
+    JsonObjectField,
+    NullableTimestampField,
+    SlugField,
+    StrictBooleanField,
+    TimestampField,
+)
 
 
 class SendRequestSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import OPT_OUT_REASONS, Contact
 from contacts.services import contact_get_or_create
 from kraiter.api.ids import new_id
 from kraiter.errors import Unprocessable
@@ -128,20 +128,23 @@ def send_transactional(
     """POST /api/send. Returns the queued send, or a `rejected` one (recorded so the log shows why)
     when the contact is suppressed or unsubscribed and `ignore_unsubscribe` is not set."""
     template = template_get(organisation=organisation, template_id=template_id)
-    if organisation.sending_status != organisation.SendingStatus.ACTIVE:
+    if organisation.sending_status == organisation.SendingStatus.PAUSED:
         raise Unprocessable("Sending is paused for this organisation; contact support.")
     with transaction.atomic():
         contact, _ = contact_get_or_create(organisation=organisation, email=to)
         new = send_build(organisation=organisation, contact=contact, template=template, variables=variables)
         new.send.ignore_unsubscribe = ignore_unsubscribe  # delivery checks the contact again, by the same rule
-        if not contact.can_receive and not ignore_unsubscribe:
+        refusal = organisation.sending_refusal(contact.email)
+        if refusal is None and not ignore_unsubscribe:
+            refusal = contact.opt_out_reason
+        if refusal is not None:
             new = send_build_rejected(
                 organisation=organisation,
                 contact=contact,
                 template_slug=template.slug,
                 template_name=template.name,
                 subject=new.send.subject,
-                reason=_opt_out_reason(contact),
+                reason=refusal,
             )
         send_save_many([new])
     return new.send
@@ -184,10 +187,12 @@ def send_enqueue_delivery(send_ids: Iterable[str]) -> None:
         transaction.on_commit(enqueue)
 
 
-def _opt_out_reason(contact: Contact) -> str:
-    if contact.suppressed:
-        return f"Contact is suppressed ({contact.suppression_reason or 'manual'})."
-    return "Contact has unsubscribed."
+def send_refusal_message(send: Send) -> str:
+    """What POST /api/send answers (422) for a send it recorded as rejected."""
+    message = f"{send.rejection_reason} Send {send.id} was recorded as rejected"
+    if send.rejection_reason in OPT_OUT_REASONS:
+        return f"{message}; set ignoreUnsubscribe to send legally required mail anyway."
+    return f"{message}."
 
 
 def send_contents_purge(*, send_ids: list[str]) -> int:

@@ -58,11 +58,7 @@ class SendViewSet(ApiViewSet):
                 ignore_unsubscribe=data["ignoreUnsubscribe"],
             )
             if result.status == Send.Status.REJECTED:
-                message = (
-                    f"{result.rejection_reason} Send {result.id} was recorded as rejected; "
-                    "set ignoreUnsubscribe to send legally required mail anyway."
-                )
-                return StoredResponse(422, error_body("UNPROCESSABLE_ENTITY", message))
+                return StoredResponse(422, error_body("UNPROCESSABLE_ENTITY", services.send_refusal_message(result)))
             return StoredResponse(201, dict(SendAcceptedSerializer(result).data))
 
         key = request.headers.get("Idempotency-Key")

@@ -1,7 +1,13 @@
 from rest_framework import serializers
 
-from contacts.serializers import EmailAddressField
-from kraiter.api.fields import JsonObjectField, PrefixedIdField, SlugField, StrictCharField, TimestampField
+from kraiter.api.fields import (
+    EmailAddressField,
+    JsonObjectField,
+    PrefixedIdField,
+    SlugField,
+    StrictCharField,
+    TimestampField,
+)
 
 
 class TemplateSerializer(serializers.Serializer):

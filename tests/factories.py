@@ -16,6 +16,7 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
         model = Organisation
 
     name = factory.Sequence(lambda n: f"Organisation {n}")
+    sending_status = Organisation.SendingStatus.ENABLED  # new tenants start in sandbox; most tests need one that sends
 
 
 class ContactFactory(factory.django.DjangoModelFactory):

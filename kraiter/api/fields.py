@@ -10,6 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kraiter.api.ids import is_valid_id
+from kraiter.emails import normalise_email
+from kraiter.errors import InvalidInput
 
 SLUG_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})", re.I)
@@ -18,8 +20,6 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def require_slug(value: str, what: str) -> str:
     """`value` if it is a valid client slug (a template's or a sequence's id); a 400 otherwise."""
-    from kraiter.errors import InvalidInput
-
     if not SLUG_PATTERN.fullmatch(value):
         raise InvalidInput(f"'{value[:80]}' is not a valid {what} id (1-64 characters of a-z 0-9 - _).")
     return value
@@ -132,3 +132,18 @@ class NullableTimestampField(TimestampField):
         kwargs.setdefault("allow_null", True)
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
+
+
+class EmailAddressField(StrictCharField):
+    """One email address; stored trimmed with a lower-case domain."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return normalise_email(value)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.message) from None

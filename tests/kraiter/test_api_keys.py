@@ -45,8 +45,9 @@ def test_tenant_shape(api):
     response = api.get("/api/tenant")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"tenantId", "name", "sendingStatus", "createdAt", "updatedAt"}
-    assert body["tenantId"].startswith("org_") and body["sendingStatus"] == "active"
+    assert set(body) == {"tenantId", "name", "sendingStatus", "plan", "sandboxWhitelist", "createdAt", "updatedAt"}
+    assert body["tenantId"].startswith("org_") and body["sendingStatus"] == "enabled"
+    assert body["plan"] == "free" and body["sandboxWhitelist"] == []
     assert_matches_schema(response, "GET", "/api/tenant")
 
 

@@ -5,6 +5,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from kraiter.errors import ServiceError
 from kraiter.management.base import WritingCommand
+from kraiter.models import Organisation
 from kraiter.services import organisation_create
 
 
@@ -14,6 +15,11 @@ class Command(WritingCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("name", help="The organisation's name.")
+        parser.add_argument(
+            "--enabled",
+            action="store_true",
+            help="Start with sending enabled (default: sandbox mode, mail only to the sandbox whitelist).",
+        )
         parser.add_argument(
             "--staff-user",
             help="Username of a staff user who will act for this organisation in the admin and /api/keys.",
@@ -26,7 +32,8 @@ class Command(WritingCommand):
             if user is None:
                 raise CommandError(f"No user named {options['staff_user']}.")
         try:
-            organisation = organisation_create(name=options["name"], staff_user=user)
+            status = Organisation.SendingStatus.ENABLED if options["enabled"] else Organisation.SendingStatus.SANDBOX
+            organisation = organisation_create(name=options["name"], staff_user=user, sending_status=status)
         except ServiceError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(organisation.id)

@@ -35,8 +35,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             organisation = Organisation.objects.filter(name=DEMO_ORGANISATION).first()
-            if organisation is None:
-                organisation = organisation_create(name=DEMO_ORGANISATION)
+            if organisation is None:  # enabled, so the README's examples mail anyone (into var/outbox/)
+                organisation = organisation_create(
+                    name=DEMO_ORGANISATION, sending_status=Organisation.SendingStatus.ENABLED
+                )
             password = self._ensure_admin(organisation)
             template_upsert(
                 organisation=organisation,

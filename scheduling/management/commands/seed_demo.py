@@ -62,7 +62,7 @@ class Command(WritingCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         rng = random.Random(options["seed"])
         organisation = Organisation.objects.filter(name=options["organisation"]).first()
-        organisation = organisation or organisation_create(name=options["organisation"])
+        organisation = organisation or organisation_create(name=options["organisation"], sending_status="enabled")
         templates = self._templates(organisation)
         sequence = self._sequence(organisation)
         now = timezone.now()
