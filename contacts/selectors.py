@@ -6,18 +6,32 @@ from django.db.models.functions import Lower
 from contacts.models import Contact, Event, OptedOutAddress
 from kraiter.api.ids import require_id
 from kraiter.api.pagination import of_organisation
-from kraiter.emails import email_lookup_key
-from kraiter.errors import NotFound
+from kraiter.emails import email_lookup_key, normalise_email
+from kraiter.errors import InvalidInput, NotFound
 from kraiter.models import Organisation
 
 
 def contact_get(*, organisation: Organisation, contact_id: str) -> Contact:
-    """The organisation's contact with this id; NotFound otherwise (also for another organisation's)."""
+    """The organisation's contact with this id, or with this address (every /api/contacts/:id
+    route takes either, as Kraiter's SDK does); NotFound otherwise (also for another
+    organisation's)."""
+    if "@" in contact_id:
+        contact = contact_find_by_email(organisation=organisation, email=_address(contact_id))
+        if contact is None:
+            raise NotFound(f"No contact with the email {contact_id}.")
+        return contact
     require_id(contact_id, "cnt")
-    contact = Contact.objects.filter(organisation=organisation, pk=contact_id).first()
-    if contact is None:
+    found = Contact.objects.filter(organisation=organisation, pk=contact_id).first()
+    if found is None:
         raise NotFound(f"No contact {contact_id}.")
-    return contact
+    return found
+
+
+def _address(value: str) -> str:
+    try:
+        return normalise_email(value)
+    except InvalidInput:
+        raise InvalidInput(f"'{value[:100]}' is neither a contact id (cnt_...) nor a valid email address.") from None
 
 
 def contact_find_by_email(*, organisation: Organisation | str, email: str) -> Contact | None:

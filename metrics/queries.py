@@ -21,6 +21,8 @@ from kraiter.errors import InvalidInput
 from sends.models import COUNTERS, MetricRollup
 
 PERIODS = ("hour", "day", "week", "month")
+# The guides' spellings, accepted as the same periods (the response says the canonical one).
+PERIOD_ALIASES = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month"}
 MAX_POINTS = 10_000
 DEFAULT_POINTS = 30
 
@@ -38,8 +40,10 @@ class MetricsRange:
 def metrics_range(params: Mapping[str, str], *, now: datetime | None = None) -> MetricsRange:
     """Validates `period`, `from`, `to` and `tz`; InvalidInput says what is wrong."""
     period = params.get("period") or "day"
+    period = PERIOD_ALIASES.get(period, period)
     if period not in PERIODS:
-        raise InvalidInput(f"'period' must be one of: {', '.join(PERIODS)}.", details={"period": [period]})
+        choices = ", ".join([*PERIODS, *PERIOD_ALIASES])
+        raise InvalidInput(f"'period' must be one of: {choices}.", details={"period": [period]})
     zone_name = params.get("tz") or "UTC"
     try:
         zone = ZoneInfo(zone_name)

@@ -5,14 +5,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kraiter.api.views import ApiViewSet
-from metrics.queries import metrics_range, metrics_report
+from metrics.queries import PERIOD_ALIASES, PERIODS, metrics_range, metrics_report
 from metrics.serializers import MetricsSerializer
 from scheduling.selectors import sequence_get
 from sends.models import MetricRollup
 from templates_app.selectors import template_get
 
 METRICS_PARAMETERS = [
-    OpenApiParameter("period", str, enum=["hour", "day", "week", "month"], description="Default day."),
+    OpenApiParameter(
+        "period", str, enum=[*PERIODS, *PERIOD_ALIASES], description="Default day; hourly, daily, weekly, monthly too."
+    ),
     OpenApiParameter("from", str, description="ISO 8601; default 30 periods before `to`."),
     OpenApiParameter("to", str, description="ISO 8601; default now."),
     OpenApiParameter("tz", str, description="IANA time zone the periods are counted in (default UTC)."),
@@ -35,5 +37,6 @@ class MetricsViewSet(ApiViewSet):
         return self._report(MetricRollup.Scope.TEMPLATE, pk)
 
     def _report(self, scope: str, scope_id: str) -> Response:
+        self.check_query_parameters("period", "from", "to", "tz")
         span = metrics_range(self.request.query_params)
         return Response(metrics_report(organisation=self.organisation, scope=scope, scope_id=scope_id, span=span))

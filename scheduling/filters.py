@@ -1,7 +1,8 @@
 import django_filters
+from django.db.models import QuerySet
 
 from kraiter.api.filters import EnumFilter
-from scheduling.models import Sequence
+from scheduling.models import ScheduledSend, Sequence
 
 
 class SequenceFilter(django_filters.FilterSet):
@@ -10,3 +11,17 @@ class SequenceFilter(django_filters.FilterSet):
     class Meta:
         model = Sequence
         fields: list[str] = []
+
+
+class ScheduledSendFilter(django_filters.FilterSet):
+    """`status` as Kraiter's SDK sends it: every scheduled send listed is pending; a cancelled one
+    is removed, not kept, so `cancelled` lists none."""
+
+    status = EnumFilter(choices=["pending", "cancelled"], method="filter_status")
+
+    class Meta:
+        model = ScheduledSend
+        fields: list[str] = []
+
+    def filter_status(self, queryset: QuerySet[ScheduledSend], name: str, value: str) -> QuerySet[ScheduledSend]:
+        return queryset if value == "pending" else queryset.none()

@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from contacts.selectors import contact_get
 from kraiter.api.pagination import CursorKey, id_key, parse_limit, timestamp_key
 from kraiter.api.schema import errors
-from kraiter.api.views import PAGE_PARAMETERS, ApiViewSet, paginated
+from kraiter.api.views import PAGE_PARAMETER_NAMES, PAGE_PARAMETERS, ApiViewSet, paginated
 from scheduling import selectors, services
-from scheduling.filters import SequenceFilter
+from scheduling.filters import ScheduledSendFilter, SequenceFilter
 from scheduling.serializers import (
     EnrolmentSerializer,
     EnrolSerializer,
@@ -91,10 +91,15 @@ class SequenceViewSet(ApiViewSet):
 
 
 class ScheduledSendViewSet(ApiViewSet):
-    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: paginated(ScheduledSendSerializer)})
+    @extend_schema(
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, enum=["pending", "cancelled"])],
+        responses={200: paginated(ScheduledSendSerializer)},
+    )
     def list(self, request: Request) -> Response:
-        queryset = selectors.scheduled_send_list(organisation=self.organisation)
-        return self.page(queryset, ScheduledSendSerializer, keys=SCHEDULED_ORDER)
+        queryset, filters = self.filtered(
+            ScheduledSendFilter, selectors.scheduled_send_list(organisation=self.organisation)
+        )
+        return self.page(queryset, ScheduledSendSerializer, keys=SCHEDULED_ORDER, filters=filters)
 
     @extend_schema(responses={200: ScheduledSendSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -117,7 +122,8 @@ class ContactScheduledViewSet(ApiViewSet):
     def list(self, request: Request, contact_id: str) -> Response:
         contact = contact_get(organisation=self.organisation, contact_id=contact_id)
         queryset = selectors.scheduled_send_list(organisation=self.organisation).filter(contact=contact)
-        return self.page(queryset, ScheduledSendSerializer, keys=SCHEDULED_ORDER)
+        queryset, filters = self.filtered(ScheduledSendFilter, queryset)
+        return self.page(queryset, ScheduledSendSerializer, keys=SCHEDULED_ORDER, filters=filters)
 
 
 class ContactTimelineViewSet(ApiViewSet):
@@ -129,6 +135,7 @@ class ContactTimelineViewSet(ApiViewSet):
     def list(self, request: Request, contact_id: str) -> Response:
         """The contact's sends, events, enrolment changes and opt-outs, newest first."""
         contact = contact_get(organisation=self.organisation, contact_id=contact_id)
+        self.check_query_parameters(*PAGE_PARAMETER_NAMES)
         page = contact_timeline(
             contact=contact,
             limit=parse_limit(request.query_params.get("limit")),

@@ -12,11 +12,21 @@ from kraiter.api.fields import (
 
 class SendRequestSerializer(serializers.Serializer):
     to = EmailAddressField(help_text="One address; an unknown one creates the contact.")
-    templateId = SlugField()
+    templateId = SlugField(required=False, help_text="The template's id (required, or its alias `template`).")
+    template = SlugField(required=False, help_text="The guides' spelling of templateId.")
     variables = JsonObjectField(required=False, help_text="Values for the template's Liquid variables.")
     ignoreUnsubscribe = StrictBooleanField(
         required=False, default=False, help_text="Send even to a suppressed or unsubscribed contact."
     )
+
+    def validate(self, data: dict) -> dict:
+        alias = data.pop("template", None)
+        if "templateId" in data and alias is not None and alias != data["templateId"]:
+            raise serializers.ValidationError({"templateId": ["templateId and template differ; give one."]})
+        data["templateId"] = data.get("templateId", alias)
+        if data["templateId"] is None:
+            raise serializers.ValidationError({"templateId": ["This field is required."]})
+        return data
 
 
 class SendAcceptedSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ from kraiter.api.pagination import CursorKey, paginate, parse_limit
 from kraiter.errors import InvalidInput
 from kraiter.models import Organisation
 
+PAGE_PARAMETER_NAMES = ("cursor", "limit")
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="nextCursor from the previous page."),
     OpenApiParameter("limit", int, description="1 to 100 (default 20)."),
@@ -31,8 +32,21 @@ class ApiViewSet(viewsets.ViewSet):
     def organisation(self) -> Organisation:
         return cast(Principal, self.request.user).organisation
 
+    def check_query_parameters(self, *names: str) -> None:
+        """A query parameter this endpoint does not take is a 400 naming it: a filter a client
+        misspells (or one this service lacks) must not silently return everything."""
+        unknown = sorted(set(self.request.query_params) - set(names))
+        if unknown:
+            accepted = ", ".join(sorted(names)) or "none"
+            raise InvalidInput(
+                f"Unknown query parameter '{unknown[0]}'; this endpoint takes: {accepted}.",
+                details={name: ["Not a parameter of this endpoint."] for name in unknown},
+            )
+
     def filtered(self, filterset_class: type[FilterSet], queryset: QuerySet[Any]) -> tuple[QuerySet[Any], dict]:
         """Applies a list's filters from the query string; invalid values are a 400."""
+        self.check_query_parameters(*PAGE_PARAMETER_NAMES, *filterset_class.base_filters, *_renamed(filterset_class))
+        self._query_checked = True
         filterset = filterset_class(data=self.request.query_params, queryset=queryset, request=self.request)
         if not filterset.is_valid():
             details = flatten_errors(filterset.errors)
@@ -60,6 +74,8 @@ class ApiViewSet(viewsets.ViewSet):
         context: dict[str, Any] | None = None,
     ) -> Response:
         request: Request = self.request
+        if not getattr(self, "_query_checked", False):
+            self.check_query_parameters(*PAGE_PARAMETER_NAMES)
         result = paginate(
             queryset,
             keys=keys,
@@ -82,3 +98,8 @@ def paginated(item: type[serializers.Serializer]) -> type[serializers.Serializer
     page = type(name, (serializers.Serializer,), fields)
     # The page is the response itself: a list view's response must not be wrapped in an array.
     return cast(type[serializers.Serializer], extend_schema_serializer(many=False)(page))
+
+
+def _renamed(filterset_class: type[FilterSet]) -> tuple[str, ...]:
+    """Query names a filterset gives its filters itself (a Python keyword like `from`)."""
+    return tuple(getattr(filterset_class, "query_names", ()))

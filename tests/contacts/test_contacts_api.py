@@ -182,3 +182,37 @@ def test_the_email_search_can_use_the_trigram_index(organisation):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "contact_email_trgm_idx" in plan, plan
+
+
+def test_every_contact_route_takes_the_address_too(api, other_api):
+    created = api.post("/api/contacts", {"email": "Alice@Example.com", "properties": {"plan": "pro"}}).json()
+    assert api.get("/api/contacts/alice%40example.com").json()["id"] == created["id"]
+    patched = api.patch("/api/contacts/ALICE@example.com", {"properties": {"plan": "team"}})
+    assert patched.status_code == 200 and patched.json()["properties"] == {"plan": "team"}
+    for sub in ("sends", "scheduled", "timeline"):
+        assert api.get(f"/api/contacts/alice@example.com/{sub}").status_code == 200
+    assert other_api.get("/api/contacts/alice@example.com").status_code == 404
+    assert api.get("/api/contacts/bob@example.com").status_code == 404
+    assert api.get("/api/contacts/not@an@address").status_code == 400
+    assert api.delete("/api/contacts/alice@example.com").status_code == 204
+
+
+def test_the_email_filter_is_an_exact_case_insensitive_match(api):
+    for email in ("ann@example.com", "joann@example.com"):
+        api.post("/api/contacts", {"email": email})
+    found = api.get("/api/contacts?email=ANN@example.com").json()["data"]
+    assert [c["email"] for c in found] == ["ann@example.com"]
+    assert api.get("/api/contacts?email=nobody@example.com").json()["data"] == []
+    assert api.get("/api/contacts?email=nonsense").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/contacts?emial=a@b.co", "/api/sends?state=sent", "/api/templates?sort=name", "/api/scheduled?x=1",
+     "/api/sequences?archived=true", "/api/events?type=x", "/api/keys?all=1", "/api/metrics?granularity=day"],
+)  # fmt: skip
+def test_an_unknown_query_parameter_is_a_400_naming_it(api, path):
+    response = api.get(path)
+    assert response.status_code == 400
+    unknown = path.split("?")[1].split("=")[0]
+    assert f"Unknown query parameter '{unknown}'" in response.json()["error"]["message"]

@@ -119,3 +119,11 @@ def test_unknown_ids_are_404(api, other_api, history):
     assert api.get("/api/metrics/sequences/nope").status_code == 404
     assert other_api.get("/api/metrics/templates/welcome").status_code == 404
     assert other_api.get("/api/metrics?from=2025-09-01&to=2025-09-30").json()["totals"]["sent"] == 0
+
+
+@pytest.mark.parametrize(
+    ("alias", "period"), [("hourly", "hour"), ("daily", "day"), ("weekly", "week"), ("monthly", "month")]
+)
+def test_the_guides_period_spellings_are_accepted(api, alias, period):
+    response = api.get(f"/api/metrics?period={alias}")
+    assert response.status_code == 200 and response.json()["period"] == period

@@ -183,3 +183,10 @@ def test_the_events_guides_body_is_accepted(api):
 def test_system_event_names_are_reserved(api, name):
     response = api.post("/api/events", {"name": name, "email": "a@example.com"})
     assert response.status_code == 400 and "reserved" in response.json()["error"]["message"]
+
+
+def test_scheduled_sends_take_the_sdks_status_filter(api, onboarding):
+    enrol(api, "sid@example.com")
+    assert len(api.get("/api/scheduled?status=pending").json()["data"]) == 1
+    assert api.get("/api/scheduled?status=cancelled").json()["data"] == []  # cancelled ones are not kept
+    assert api.get("/api/scheduled?status=sent").status_code == 400

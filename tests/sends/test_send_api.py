@@ -162,3 +162,11 @@ def test_unicode_everywhere(api):
     stored = Send.objects.get()
     assert stored.subject == "Grüße, Zoë 🎉" and stored.email == "zoe@bücher.de"
     assert "Zoë — 東京" in SendContent.objects.get().html
+
+
+def test_the_guides_template_spelling_is_accepted(api):
+    TemplateFactory(organisation=api.organisation, slug="welcome")
+    response = api.post("/api/send", {"to": "gus@example.com", "template": "welcome"})
+    assert response.status_code == 201 and response.json()["templateId"] == "welcome"
+    clash = api.post("/api/send", {"to": "gus@example.com", "template": "welcome", "templateId": "other"})
+    assert clash.status_code == 400
