@@ -71,5 +71,6 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
+handler400 = "kraiter.api.errors.handler400"
 handler404 = "kraiter.api.errors.handler404"
 handler500 = "kraiter.api.errors.handler500"
