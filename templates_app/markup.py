@@ -24,8 +24,10 @@ MAX_ELEMENTS = 10_000
 
 RAW_TEXT_ELEMENTS = frozenset({"script", "style"})
 VOID_ELEMENTS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
-# Elements a browser closes when another of the same kind starts (`<li>a<li>b`, `<p>a<p>b`).
-_SELF_ENDING = frozenset("p li dt dd tr td th option".split())
+# Elements a browser ends when another of the same kind starts (`<li>a<li>b`, `<tr><td>a<tr>`;
+# links cannot nest), unless a list, table or select opened in between.
+_SELF_ENDING = frozenset("a p li dt dd tr td th option".split())
+_SCOPES = frozenset("table ul ol dl select".split())
 
 _TAG_NAME = re.compile(r"[a-zA-Z][^\s/>]*+")
 _SEPARATORS = re.compile(r"[\s/]*+")
@@ -56,7 +58,7 @@ class Text:
 Token = StartTag | EndTag | Text
 
 
-@dataclass(frozen=True)
+@dataclass
 class MarkupError(Exception):
     """A template's markup that cannot be used: the line and why."""
 
@@ -176,17 +178,23 @@ class NestingCheck:
             raise MarkupError(self.lines.at(tag.start), f"more than {MAX_ELEMENTS:,} elements")
         if tag.self_closing or tag.name in VOID_ELEMENTS:
             return
-        if tag.name in _SELF_ENDING and self.open and self.open[-1] == tag.name:
-            self.open.pop()
+        if tag.name in _SELF_ENDING:
+            self._close(tag.name, scopes=_SCOPES)
         self.open.append(tag.name)
         if len(self.open) > MAX_DEPTH:
             raise MarkupError(self.lines.at(tag.start), f"elements are nested more than {MAX_DEPTH} deep")
 
     def end(self, tag: EndTag) -> None:
-        # The stack is at most MAX_DEPTH long, so this search is bounded.
+        self._close(tag.name, scopes=frozenset())
+
+    def _close(self, name: str, *, scopes: frozenset[str]) -> None:
+        """Ends the innermost open `name` and what it holds, unless one of `scopes` is nearer.
+        The stack is at most MAX_DEPTH long, so the search is bounded."""
         for index in range(len(self.open) - 1, -1, -1):
-            if self.open[index] == tag.name:
+            if self.open[index] == name:
                 del self.open[index:]
+                return
+            if self.open[index] in scopes:
                 return
 
 

@@ -29,7 +29,7 @@ CONTENT_ELEMENTS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class MjmlError(MarkupError):
     pass
 

@@ -131,9 +131,8 @@ def check_template_source(*, subject: str, mjml: str | None, html: str | None, t
         raise TemplateError(body_part, exc.line, exc.reason) from None
     compiled_size = len(body.encode())
     if compiled_size > MAX_EMAIL_BYTES:
-        raise TemplateError(
-            body_part, 1, f"it compiles to {compiled_size:,} bytes of HTML; an email may have {MAX_EMAIL_BYTES:,}"
-        )
+        reason = f"it makes {compiled_size:,} bytes of HTML; an email may have at most {MAX_EMAIL_BYTES:,}"
+        raise TemplateError(body_part, 1, reason)
     _check_liquid("subject", subject, _PLAIN_ENV)
     if mjml is not None:
         _check_liquid("mjml", mjml, _HTML_ENV)  # lines as the client wrote them

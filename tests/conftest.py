@@ -6,7 +6,9 @@ PostgreSQL- and Redis-only tests are skipped, with the reason.
 """
 
 import os
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -166,3 +168,13 @@ def run_concurrently(function: Any, count: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+@contextmanager
+def takes_at_most(seconds: float) -> Iterator[None]:
+    """Fails when the block runs longer. For the linear-time guarantees: the bound sits far above
+    what the linear code needs on a busy 2-core machine and far below what the quadratic code took."""
+    start = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - start
+    assert elapsed < seconds, f"took {elapsed:.2f} s, more than {seconds} s"
