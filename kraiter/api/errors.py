@@ -5,8 +5,9 @@ exceptions, the services' `kraiter.errors` types, unknown routes under /api/ and
 unexpected (a 500 that says nothing internal and carries the request id).
 """
 
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -126,6 +127,20 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Any path under /api/ that names no endpoint, whatever the method."""
     return JsonResponse(error_body("NOT_FOUND", f"No endpoint at {request.path}."), status=404)
+
+
+def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For the schema and docs pages, whose renderers are not the API's (the docs page is HTML):
+    any method but GET and HEAD is a 405 in the envelope, like every other path under /api/."""
+
+    @functools.wraps(view)
+    def only_reads(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            message = f'Method "{request.method}" not allowed.'
+            return JsonResponse(error_body("METHOD_NOT_ALLOWED", message), status=405, headers={"Allow": "GET, HEAD"})
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(only_reads)
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
