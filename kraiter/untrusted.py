@@ -94,6 +94,14 @@ def text_problem(text: str) -> str | None:
     return None
 
 
+def unstorable_at(text: str) -> int:
+    """The position of the first character text_problem objects to, or -1."""
+    positions = [text.find("\x00")]
+    if not text.isascii() and (surrogate := _SURROGATE.search(text)):
+        positions.append(surrogate.start())
+    return min((p for p in positions if p >= 0), default=-1)
+
+
 def format_path(path: tuple[str | int, ...]) -> str:
     """`("variables", "items", 2, "name")` as `variables.items[2].name`, with unprintable
     characters escaped (the path goes back to the client in JSON)."""

@@ -25,6 +25,7 @@ from liquid.exceptions import LiquidError
 
 from kraiter.errors import Unprocessable
 from kraiter.links import click_url, open_pixel_url, unsubscribe_url
+from kraiter.untrusted import text_problem, unstorable_at
 from templates_app.liquid_limits import MAX_TEXT, check_liquid_markup, guard_filters
 from templates_app.markup import MarkupError, check_nesting
 from templates_app.mjml import compile_mjml
@@ -120,6 +121,9 @@ def check_template_source(*, subject: str, mjml: str | None, html: str | None, t
     if "\n" in subject or "\r" in subject:
         raise TemplateError("subject", 1, "the subject must be a single line")
     body_part, body = ("mjml", mjml) if mjml is not None else ("html", html or "")
+    for part, source in (("subject", subject), (body_part, body), ("text", text or "")):
+        if problem := text_problem(source):  # the API's parser refuses these already; anyone else too
+            raise TemplateError(part, source.count("\n", 0, unstorable_at(source)) + 1, problem)
     for part, source in ((body_part, body), ("text", text or "")):
         if len(source.encode()) > MAX_BODY_BYTES:
             raise TemplateError(part, 1, f"larger than {MAX_BODY_BYTES // 1024} KB")

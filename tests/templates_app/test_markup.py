@@ -113,11 +113,11 @@ def test_the_subject_clean_up_is_unchanged(subject):
 
 @pytest.mark.parametrize(
     "html",
-    ["<a " * 200_000, "<a href='" * 100_000, "<!--" * 200_000, "<![" * 200_000, "</a " * 200_000, "<a\n" * 200_000],
+    ["<a " * 130_000, "<a href='" * 60_000, "<!--" * 130_000, "<![" * 130_000, "</a " * 130_000, "<a\n" * 130_000],
 )
 def test_every_pass_is_linear_on_unclosed_markup(html):
-    # html.parser and the old link regex took seconds on 13,333 "<a " (and 4x for 2x): this is 15x that
-    with takes_at_most(1.0):
+    # html.parser and the old link regex took seconds on 13,333 "<a " (and 4x for 2x): this is 10x that
+    with takes_at_most(2.0):
         list(tokens(html))
         add_tracking(html, SEND_ID)
         check_nesting(html)
