@@ -13,6 +13,7 @@ from django.utils.html import escape
 from kraiter.links import click_url, open_pixel_url
 from templates_app.markup import EndTag, MarkupError, StartTag, Text, check_nesting, tokens
 from templates_app.rendering import _one_line, add_tracking
+from templates_app.text import html_to_text
 from tests.conftest import takes_at_most
 from tests.templates_app.test_templates_api import MJML
 
@@ -131,3 +132,11 @@ def test_nesting_is_counted_as_a_browser_nests():
     assert caught.value.line == 101
     with pytest.raises(MarkupError, match="more than 10,000 elements"):
         check_nesting("<br>" * 10_001)
+
+
+def test_text_derivation_is_linear_on_links_that_never_close():
+    # Each </a> used to re-join every piece of text since its link opened: quadratic when nested
+    html = '<a href="https://x.io/">' * 20_000 + "x" + "</a>" * 20_000
+    with takes_at_most(1.0):
+        text = html_to_text(html)
+    assert text.endswith("https://x.io/x (https://x.io/)")
