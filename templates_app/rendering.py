@@ -106,6 +106,7 @@ class EmailTooLarge(TemplateError):
     def __init__(self, size: int) -> None:
         reason = f"the rendered email is {size:,} bytes (HTML and text); at most {MAX_EMAIL_BYTES:,} bytes are allowed"
         super().__init__("email", 1, reason)
+        self.size = size
         self.message = f"The email is too large to send: {reason}."
         self.args = (self.message,)
 
