@@ -24,7 +24,7 @@ MAX_NESTING = 32  # lists and objects inside each other
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclass
+@dataclass(eq=False)
 class UntrustedInput(Exception):
     """Why data from outside is refused: where (a path such as `properties.name`, or "" for the
     whole value) and what is wrong with it."""

@@ -58,7 +58,7 @@ class Text:
 Token = StartTag | EndTag | Text
 
 
-@dataclass
+@dataclass(eq=False)
 class MarkupError(Exception):
     """A template's markup that cannot be used: the line and why."""
 

@@ -29,7 +29,7 @@ CONTENT_ELEMENTS = frozenset(
 )
 
 
-@dataclass
+@dataclass(eq=False)
 class MjmlError(MarkupError):
     pass
 

@@ -123,7 +123,7 @@ def check_template_source(*, subject: str, mjml: str | None, html: str | None, t
         raise TemplateError("subject", 1, "the subject must be a single line")
     body_part, body = ("mjml", mjml) if mjml is not None else ("html", html or "")
     for part, source in (("subject", subject), (body_part, body), ("text", text or "")):
-        if problem := text_problem(source):  # the API's parser refuses these already; anyone else too
+        if problem := text_problem(source):  # the API's parser refuses these already; commands do not
             raise TemplateError(part, source.count("\n", 0, unstorable_at(source)) + 1, problem)
     for part, source in ((body_part, body), ("text", text or "")):
         if len(source.encode()) > MAX_BODY_BYTES:

@@ -161,8 +161,8 @@ def test_an_email_over_the_size_limit_is_a_400_with_the_figures_on_preview_and_s
 
 
 def test_text_the_database_cannot_store_is_refused_by_the_template_check_itself():
-    # The API's parser refuses it first (tests/kraiter/test_hostile_input.py); factories and the
-    # admin call the check directly.
+    # The API's parser refuses it first (tests/kraiter/test_hostile_input.py); management
+    # commands and factories call the check directly.
     with pytest.raises(TemplateError) as caught:
         check_template_source(subject="Hi", mjml=None, html="<p>ok</p>\n<p>\x00</p>", text=None)
     assert (caught.value.part, caught.value.line) == ("html", 2) and "NUL" in caught.value.reason
