@@ -19,6 +19,7 @@ from contacts.services import contacts_new
 from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import InvalidInput
 from kraiter.models import Organisation
+from kraiter.untrusted import format_path, text_problem
 
 BATCH_SIZE = 1000
 
@@ -43,8 +44,12 @@ class ImportReport:
 
 
 def read_contact_rows(lines: Iterable[str], report: ImportReport) -> Iterator[CsvRow]:
-    """Rows with a valid email; the others go to `report.rejected` with the reason."""
+    """Rows with a valid email; the others go to `report.rejected` with the reason. Text the
+    database cannot store (a NUL) is refused: in the header for the whole file, in a row for it."""
     reader = csv.DictReader(lines)
+    for name in reader.fieldnames or []:
+        if problem := text_problem(name):
+            raise InvalidInput(f"The CSV header '{format_path((name,))}' {problem}.")
     columns = {name.strip().lower(): name for name in reader.fieldnames or []}
     if "email" not in columns:
         raise InvalidInput("The CSV needs a header row with an 'email' column.")
@@ -53,6 +58,10 @@ def read_contact_rows(lines: Iterable[str], report: ImportReport) -> Iterator[Cs
         line = reader.line_num
         if None in row:  # more cells than headers
             report.rejected.append((line, str(row.get(email_column) or ""), "more cells than the header has columns"))
+            continue
+        problem = _unstorable_cell(row)
+        if problem:
+            report.rejected.append((line, str(row.get(email_column) or "").replace("\x00", ""), problem))
             continue
         raw_email = (row.get(email_column) or "").strip()
         try:
@@ -66,6 +75,13 @@ def read_contact_rows(lines: Iterable[str], report: ImportReport) -> Iterator[Cs
             if key is not None and key != email_column and key.strip() and value not in (None, "")
         }
         yield CsvRow(line, email, properties)
+
+
+def _unstorable_cell(row: dict[str, str]) -> str | None:
+    for column, cell in row.items():
+        if cell and (problem := text_problem(cell)):
+            return f"the '{format_path((column,))}' cell {problem}"
+    return None
 
 
 def contacts_import_batch(

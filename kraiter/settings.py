@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kraiter.api.middleware.RequestIdMiddleware",
+    "kraiter.api.middleware.RecursionErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -133,6 +134,14 @@ if env_int("DATABASE_PREPARE_THRESHOLD", 0) and DATABASES["default"]["ENGINE"].e
         "server_side_binding": True,
         "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 0),
     }
+# The web tier (kraiter/wsgi.py sets KRAITER_WEB=1 before these settings load) cancels any SQL
+# statement running longer than this, so no request holds a connection and a worker for longer.
+# Workers, beat and management commands run long batches on purpose: no limit unless set for them.
+WEB_TIER = env_bool("KRAITER_WEB")
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000 if WEB_TIER else 0)
+if DATABASE_STATEMENT_TIMEOUT_MS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A startup parameter of the connection: no extra round trip, and it cannot be forgotten.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # SQLite cannot INCLUDE columns in an index; metrics' migration 0002 gives it a plain one instead.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from contacts.views import ContactViewSet, EventViewSet
-from kraiter.api.errors import api_not_found
+from kraiter.api.errors import api_not_found, read_only
 from kraiter.views import ApiKeyViewSet, TenantViewSet
 from metrics.dashboard import metrics_dashboard
 from metrics.views import MetricsViewSet
@@ -35,8 +35,10 @@ _public = {
     "permission_classes": [AllowAny],
     "content_negotiation_class": DefaultContentNegotiation,
 }
-schema_view = SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer], **_public)
-docs_view = SpectacularSwaggerView.as_view(url_name="api-schema", **_public)
+schema_view = read_only(
+    SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer], **_public)
+)
+docs_view = read_only(SpectacularSwaggerView.as_view(url_name="api-schema", **_public))
 
 urlpatterns = [
     path("admin/metrics/", admin.site.admin_view(metrics_dashboard), name="metrics-dashboard"),
@@ -82,5 +84,6 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
+handler400 = "kraiter.api.errors.handler400"
 handler404 = "kraiter.api.errors.handler404"
 handler500 = "kraiter.api.errors.handler500"

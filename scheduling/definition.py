@@ -16,6 +16,12 @@
 
 Every error says which step and what is wrong. The parsed form is plain JSON (stored with each
 version of a sequence, so enrolled contacts finish the version they started).
+
+YAML is loaded safely (no Python objects), and bounded before and after: PyYAML's composer
+recurses once per level, so the token stream is scanned for nesting first (the scanner does not
+recurse); the loaded document must then hold only JSON values, storable text and at most
+MAX_VALUES values counted with aliases expanded (the "billion laughs": nine aliases of nine
+aliases of ... make a small document that is enormous once stored as JSON).
 """
 
 import re
@@ -27,9 +33,11 @@ import yaml
 from contacts.events import EVENT_NAME
 from kraiter.api.fields import SLUG_PATTERN
 from kraiter.durations import parse_duration
+from kraiter.untrusted import MAX_NESTING, UntrustedInput, check_value
 
 MAX_STEPS = 200
 MAX_DEFINITION_BYTES = 64 * 1024
+MAX_VALUES = 10_000  # in a loaded definition, aliases expanded
 OPERATORS = (
     "equals",
     "notEquals",
@@ -84,19 +92,51 @@ def parse_definition(source: Any, *, extra_triggers: list[str] | None = None) ->
     return Definition(steps=steps, triggers=triggers)
 
 
+_OPENING_TOKENS = (
+    yaml.BlockSequenceStartToken,
+    yaml.BlockMappingStartToken,
+    yaml.FlowSequenceStartToken,
+    yaml.FlowMappingStartToken,
+)
+_CLOSING_TOKENS = (yaml.BlockEndToken, yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)
+
+
 def _load(source: Any) -> Any:
     if not isinstance(source, str):
         return source
     if len(source.encode()) > MAX_DEFINITION_BYTES:
         raise DefinitionError(f"the definition is larger than {MAX_DEFINITION_BYTES // 1024} KB")
     try:
-        return yaml.safe_load(source)
+        _check_nesting(source)
+        document = yaml.safe_load(source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" on line {mark.line + 1}" if mark else ""
         raise DefinitionError(f"invalid YAML{where}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise DefinitionError(f"invalid YAML: {exc}") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise DefinitionError(f"invalid YAML: {exc}") from None
+    try:
+        check_value(document, max_nodes=MAX_VALUES)
+    except UntrustedInput as exc:
+        raise DefinitionError(exc.describe("the definition").removesuffix(".")) from None
+    return document
+
+
+def _check_nesting(source: str) -> None:
+    """DefinitionError when collections nest deeper than MAX_NESTING. Counted on the scanner's
+    tokens, before the composer (which recurses per level) sees them. A sequence written without
+    indentation under a key has no start token, so this counts at least every other level."""
+    depth = 0
+    for token in yaml.scan(source, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPENING_TOKENS):
+            depth += 1
+            if depth > MAX_NESTING:
+                line = token.start_mark.line + 1
+                raise DefinitionError(f"the definition is nested more than {MAX_NESTING} levels deep (line {line})")
+        elif isinstance(token, _CLOSING_TOKENS):
+            depth -= 1
 
 
 def _parse_trigger(raw: Any) -> list[str]:

@@ -37,26 +37,27 @@ def sequence_upsert(
             f"The definition uses unknown template(s): {', '.join(missing)}.",
             details={"definition": [f"unknown template '{slug}'" for slug in missing]},
         )
-    with transaction.atomic():
-        sequence = Sequence.objects.select_for_update().filter(organisation=organisation, slug=slug).first()
-        created = sequence is None
-        if sequence is None:
-            try:
-                with transaction.atomic():
-                    sequence = Sequence.objects.create(
-                        organisation=organisation, slug=slug, name=name, definition=source, triggers=parsed.triggers
-                    )
-            except IntegrityError:
-                raise Conflict(f"Sequence '{slug}' was created by another request just now; retry.") from None
-            _new_version(sequence, parsed)
-            return sequence, True
-        changed = sequence.definition != source or sequence.triggers != parsed.triggers
-        sequence.name, sequence.definition, sequence.triggers = name, source, parsed.triggers
-        if changed:
-            sequence.version += 1
-            _new_version(sequence, parsed)
-        sequence.save()
-    return sequence, created
+    for _attempt in range(2):
+        with transaction.atomic():
+            sequence = Sequence.objects.select_for_update().filter(organisation=organisation, slug=slug).first()
+            if sequence is None:
+                try:
+                    with transaction.atomic():
+                        sequence = Sequence.objects.create(
+                            organisation=organisation, slug=slug, name=name, definition=source, triggers=parsed.triggers
+                        )
+                except IntegrityError:
+                    continue  # created concurrently: replace it instead, as template_upsert does
+                _new_version(sequence, parsed)
+                return sequence, True
+            changed = sequence.definition != source or sequence.triggers != parsed.triggers
+            sequence.name, sequence.definition, sequence.triggers = name, source, parsed.triggers
+            if changed:
+                sequence.version += 1
+                _new_version(sequence, parsed)
+            sequence.save()
+            return sequence, False
+    raise RuntimeError("sequence upsert kept colliding")  # pragma: no cover - two collisions in a row
 
 
 def sequence_activate(*, sequence: Sequence) -> Sequence:

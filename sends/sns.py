@@ -6,6 +6,10 @@
 - Only topics listed in AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS are accepted; an empty list accepts none.
 - Messages more than an hour old (or from more than an hour in the future) are refused: a
   captured message cannot be replayed later.
+- A message must be complete before it is verified: every field AWS signs for its Type is there,
+  as text, and only the Message spans lines. The signed text is `name\nvalue\n` pairs run
+  together, so otherwise one real notification could be re-split (its MessageId dropped and
+  appended to its Message) and verify again, stored under a new de-duplication key.
 """
 
 import base64
@@ -33,6 +37,7 @@ _SIGNED_FIELDS = {
     "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
     "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
 }
+_OPTIONAL_FIELDS = frozenset({"Subject"})
 _certificates: dict[str, x509.Certificate] = {}
 _certificates_lock = threading.Lock()
 
@@ -53,6 +58,7 @@ def verify_sns_message(notification: dict[str, Any], *, now: datetime | None = N
     fields = _SIGNED_FIELDS.get(str(notification.get("Type")))
     if fields is None:
         raise UntrustedMessage(f"unknown message Type {notification.get('Type')!r}")
+    _check_complete(notification, fields)
     try:
         signature = base64.b64decode(notification.get("Signature") or "", validate=True)
     except (binascii.Error, ValueError):
@@ -65,6 +71,17 @@ def verify_sns_message(notification: dict[str, Any], *, now: datetime | None = N
         public_key.verify(signature, signed.encode(), padding.PKCS1v15(), algorithm())
     except InvalidSignature:
         raise UntrustedMessage("the signature does not match the message") from None
+
+
+def _check_complete(notification: dict[str, Any], fields: tuple[str, ...]) -> None:
+    for name in (*fields, "Signature", "SigningCertURL"):
+        value = notification.get(name)
+        if value is None and name in _OPTIONAL_FIELDS:
+            continue
+        if not isinstance(value, str) or not (value or name in _OPTIONAL_FIELDS):
+            raise UntrustedMessage(f"the {name} field is missing or is not text")
+        if name != "Message" and "\n" in value:
+            raise UntrustedMessage(f"the {name} field spans lines")
 
 
 def signing_certificate(url: str) -> x509.Certificate:

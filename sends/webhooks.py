@@ -7,16 +7,18 @@ notification before anything is applied (2xx only once it is stored; a failure t
 500 so SNS retries), and the Reject, Rendering Failure and DeliveryDelay events.
 """
 
-import json
+import contextlib
 import logging
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from django_ses.views import SESEventWebhookView
 
+from kraiter.api.errors import error_body
+from kraiter.untrusted import UntrustedInput, loads
 from sends.ses_events import (
     ses_event_type,
     ses_message_apply,
@@ -35,16 +37,22 @@ class SesWebhookView(SESEventWebhookView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            notification = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return HttpResponseBadRequest("The body is not JSON.")
+            notification = loads(request.body)
+        except UntrustedInput as exc:
+            return _bad_request(exc.describe("The body"))
+        except ValueError:
+            return _bad_request("The body is not JSON.")
         if not isinstance(notification, dict):
-            return HttpResponseBadRequest("The body is not an SNS message.")
+            return _bad_request("The body is not an SNS message.")
+        try:
+            _check_message(notification)
+        except UntrustedInput as exc:
+            return _bad_request(exc.describe("The Message"))
         try:
             verify_sns_message(notification)
         except UntrustedMessage as exc:
-            logger.warning("Refused SNS message %s: %s", notification.get("MessageId"), exc)
-            return HttpResponseBadRequest("The message could not be verified.")
+            logger.warning("Refused SNS message %r: %s", notification.get("MessageId"), exc)
+            return _bad_request("The message could not be verified.")
         self._verified_signature = notification.get("Signature")
         message = ses_notification_message(notification)
         # One transaction: the notification is stored, then applied inside a savepoint. If applying
@@ -82,3 +90,17 @@ class SesWebhookView(SESEventWebhookView):
         """django-ses has no signal for Reject, Rendering Failure and DeliveryDelay: apply them here."""
         if not ses_message_apply(message):
             super().handle_unknown_event_type(notification, message)
+
+
+def _check_message(notification: dict[str, Any]) -> None:
+    """The SES event inside a notification (JSON in the Message string) passes the same checks as
+    the body (nesting, storable text), before anything parses it further. A Message that is not
+    JSON is left to the event handling, which ignores it."""
+    message = notification.get("Message")
+    if notification.get("Type") == "Notification" and isinstance(message, str):
+        with contextlib.suppress(ValueError):
+            loads(message)
+
+
+def _bad_request(message: str) -> JsonResponse:
+    return JsonResponse(error_body("VALIDATION_ERROR", message), status=400)

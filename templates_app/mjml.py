@@ -1,15 +1,19 @@
 """MJML to HTML with MRML (mjml-python), and errors that name a line.
 
 MRML is fast but tolerant and terse: it accepts unknown elements and mismatched closing tags
-inside some components, and its errors carry no position. A structural pass over the source
-first (balanced, known mj-* elements, no stray HTML between them) finds most mistakes and says
-where; MRML then compiles.
+inside some components, and its errors carry no position. It also recurses once per level of
+nesting and, a few thousand levels deep, overflows the stack and kills the process (SIGSEGV, not
+an exception). So a structural pass over the source runs first (templates_app.markup: one linear
+pass): balanced, known mj-* elements, no stray HTML between them, and at most MAX_DEPTH levels
+and MAX_ELEMENTS elements, counting the HTML inside content elements. It finds most mistakes and
+says where; only a document that passes it reaches MRML.
 """
 
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 import mjml as mrml
+
+from templates_app.markup import EndTag, LineCounter, MarkupError, NestingCheck, StartTag, tokens
 
 KNOWN_ELEMENTS = frozenset(
     """mjml mj-head mj-body mj-attributes mj-all mj-class mj-breakpoint mj-font mj-html-attributes
@@ -25,29 +29,36 @@ CONTENT_ELEMENTS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class MjmlError(Exception):
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+@dataclass(eq=False)
+class MjmlError(MarkupError):
+    pass
 
 
-class _StructureCheck(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+class _StructureCheck:
+    def __init__(self, source: str) -> None:
+        self.lines = LineCounter(source)
+        self.nesting = NestingCheck(source)
         self.stack: list[tuple[str, int]] = []
         self.content_depth = 0  # > 0 while inside a content element
+        self.position = 0
 
     def _line(self) -> int:
-        return self.getpos()[0]
+        return self.lines.at(self.position)
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._open(tag, self_closing=False)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._open(tag, self_closing=True)
+    def feed(self, source: str) -> None:
+        try:
+            for token in tokens(source):
+                self.position = token.start
+                if isinstance(token, StartTag):
+                    self.nesting.start(token)
+                    self._open(token.name, self_closing=token.self_closing)
+                elif isinstance(token, EndTag):
+                    self.nesting.end(token)
+                    self.handle_endtag(token.name)
+        except MjmlError:
+            raise
+        except MarkupError as exc:
+            raise MjmlError(exc.line, exc.reason) from None
 
     def _open(self, tag: str, *, self_closing: bool) -> None:
         if self.content_depth:
@@ -83,7 +94,6 @@ class _StructureCheck(HTMLParser):
         self.stack.pop()
 
     def finish(self) -> None:
-        self.close()
         if self.stack:
             tag, opened_on = self.stack[-1]
             raise MjmlError(opened_on, f"<{tag}> is never closed")
@@ -93,7 +103,7 @@ def compile_mjml(source: str) -> str:
     """The HTML for an MJML document; MjmlError with the line and the reason when it is not valid."""
     if "<mjml" not in source:
         raise MjmlError(1, "an MJML document starts with <mjml>")
-    check = _StructureCheck()
+    check = _StructureCheck(source)
     check.feed(source)
     check.finish()
     if "<mj-body" not in source:

@@ -6,7 +6,9 @@ PostgreSQL- and Redis-only tests are skipped, with the reason.
 """
 
 import os
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -173,3 +175,18 @@ def run_concurrently(function: Any, count: int) -> None:
         thread.join()
     if failures:
         raise failures[0]
+
+
+# The bound of takes_at_most in the hostile-input tests: not a speed claim (speed is measured in
+# bench/render_scaling.py), a guard against a blow-up. The linear code needs milliseconds, on a busy
+# 2-core machine a little more; the quadratic code it replaced took 9 to 80 s on the same inputs.
+GUARD_SECONDS = 5.0
+
+
+@contextmanager
+def takes_at_most(seconds: float) -> Iterator[None]:
+    """Fails when the block runs longer (see GUARD_SECONDS)."""
+    start = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - start
+    assert elapsed < seconds, f"took {elapsed:.2f} s, more than {seconds} s"

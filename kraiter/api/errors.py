@@ -5,8 +5,9 @@ exceptions, the services' `kraiter.errors` types, unknown routes under /api/ and
 unexpected (a 500 that says nothing internal and carries the request id).
 """
 
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -82,6 +84,14 @@ def body_too_large_message() -> str:
     return f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB."
 
 
+def recursion_error_body(request: HttpRequest | None) -> dict[str, Any]:
+    """Input is bounded before anything recursive parses it (kraiter.untrusted); a RecursionError
+    that still happens is input nested deeper than some check allows: the client's 400, logged as
+    the gap it is."""
+    logger.warning("RecursionError while serving %s: a nesting check is missing", getattr(request, "path", "-"))
+    return error_body("VALIDATION_ERROR", "The request is nested too deeply to be processed.")
+
+
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception raised in an API view ends here."""
     headers: dict[str, str] = {}
@@ -103,6 +113,8 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
         status, code, message, details = 400, "VALIDATION_ERROR", body_too_large_message(), None
     elif isinstance(exc, DjangoValidationError):
         status, code, message, details = 400, "VALIDATION_ERROR", "; ".join(exc.messages), None
+    elif isinstance(exc, RecursionError):
+        return Response(recursion_error_body(context.get("request")), status=400)
     else:
         request = context.get("request")
         request_id = getattr(request, "request_id", "-")
@@ -111,9 +123,33 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     return Response(error_body(code, message, details), status=status, headers=headers)
 
 
+@csrf_exempt  # a POST to a path that names nothing is a 404 in the envelope, not CSRF's HTML 403
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Any path under /api/ that names no endpoint."""
+    """Any path under /api/ that names no endpoint, whatever the method."""
     return JsonResponse(error_body("NOT_FOUND", f"No endpoint at {request.path}."), status=404)
+
+
+def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For the schema and docs pages, whose renderers are not the API's (the docs page is HTML):
+    any method but GET and HEAD is a 405 in the envelope, like every other path under /api/."""
+
+    @functools.wraps(view)
+    def only_reads(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            message = f'Method "{request.method}" not allowed.'
+            return JsonResponse(error_body("METHOD_NOT_ALLOWED", message), status=405, headers={"Allow": "GET, HEAD"})
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(only_reads)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django refuses before any view (a Host not in ALLOWED_HOSTS, for one)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("VALIDATION_ERROR", "The request is malformed."), status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception or Exception())
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

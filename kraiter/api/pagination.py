@@ -21,6 +21,7 @@ from django.db.models import Model, Q, QuerySet
 from kraiter.api.fields import parse_timestamp
 from kraiter.api.ids import is_valid_id
 from kraiter.errors import InvalidInput
+from kraiter.untrusted import UntrustedInput, loads
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -92,8 +93,8 @@ def decode_cursor(raw: str, keys: Sequence[CursorKey], filters: Mapping[str, Any
     text = raw.strip().replace(" ", "+")
     try:
         padded = text + "=" * (-len(text) % 4)
-        payload = json.loads(base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        payload = loads(base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True))
+    except (binascii.Error, ValueError, UnicodeDecodeError, UntrustedInput):
         raise invalid from None
     if not isinstance(payload, dict):
         raise invalid

@@ -1,4 +1,5 @@
-"""JSON bodies: bounded in size, and always an object."""
+"""JSON bodies: bounded in size and nesting, holding only text the database can store, and
+always an object. Checked here, once, for every endpoint (kraiter.untrusted says why)."""
 
 import io
 from typing import Any
@@ -9,6 +10,7 @@ from rest_framework.parsers import JSONParser
 
 from kraiter.api.errors import body_too_large_message
 from kraiter.errors import InvalidInput
+from kraiter.untrusted import UntrustedInput, check_value, too_deep
 
 
 class JsonObjectParser(JSONParser):
@@ -21,6 +23,17 @@ class JsonObjectParser(JSONParser):
             data = super().parse(io.BytesIO(raw), media_type, parser_context)
         except ParseError as exc:
             raise ParseError(str(exc.detail).removeprefix("JSON parse error - ")) from exc
+        except RecursionError:  # json's decoder met its own limit, far deeper than ours
+            raise _refused(too_deep()) from None
+        try:
+            check_value(data)
+        except UntrustedInput as exc:
+            raise _refused(exc) from None
         if not isinstance(data, dict):
             raise InvalidInput("The request body must be a JSON object.")
         return data
+
+
+def _refused(problem: UntrustedInput) -> InvalidInput:
+    details = {problem.path: [problem.problem]} if problem.path else None
+    return InvalidInput(problem.describe("The request body"), details=details)

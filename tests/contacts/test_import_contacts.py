@@ -77,3 +77,18 @@ def test_bad_files(organisation, tmp_path):
         run(tmp_path / "missing.csv", "--organisation", organisation.id)
     with pytest.raises(CommandError, match="No organisation"):
         run(no_email, "--organisation", "Nobody")
+
+
+def test_cells_the_database_cannot_store_reject_their_row_and_a_header_the_file(organisation, tmp_path):
+    # A NUL in a cell was a 500-style crash from PostgreSQL (DataError) half-way through a batch
+    path = tmp_path / "nul.csv"
+    path.write_text("email,name\nann@example.com,Ann\nnul@example.com,N\x00ul\nbo\x00b@example.com,Bob\n")
+    out, _ = run(path, "--organisation", organisation.id)
+    assert "1 new" in out and "2 rejected" in out
+    report = (tmp_path / "nul.csv.rejected.csv").read_text(encoding="utf-8")
+    assert "the 'name' cell contains a NUL character" in report and "the 'email' cell contains a NUL" in report
+    assert list(Contact.objects.values_list("email", flat=True)) == ["ann@example.com"]
+    header = tmp_path / "header.csv"
+    header.write_text("email,na\x00me\nann@example.com,Ann\n")
+    with pytest.raises(CommandError, match=r"The CSV header 'na\\u0000me' contains a NUL character"):
+        run(header, "--organisation", organisation.id)

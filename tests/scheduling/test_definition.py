@@ -128,3 +128,65 @@ def test_yaml_bombs_and_huge_documents_are_refused():
         parse_definition("steps: [" + "{send: a}, " * 10_000 + "]")
     with pytest.raises(DefinitionError):
         parse_definition("a: &a [1]\nsteps: !!python/object/apply:os.system ['true']")
+
+
+# Hostile definitions (issue 12)
+
+
+def test_yaml_is_loaded_safely_even_when_the_python_object_would_be_a_valid_definition():
+    # Under yaml.unsafe_load this builds {"steps": [...]}, a valid definition; safe loading refuses the tag
+    source = "!!python/object/apply:builtins.dict\nkwds:\n  steps: [{send: welcome-email}]\n"
+    with pytest.raises(DefinitionError, match=r"invalid YAML on line 1: .*python/object/apply"):
+        parse_definition(source)
+
+
+def _laughs(levels: int) -> str:
+    """A condition value that is nine aliases of nine aliases of ...: tiny as YAML, 9**levels values as JSON."""
+    anchors = ["&l0 [x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"&l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return (
+        "steps:\n  - send: a\n  - action: condition\n    property: contact.properties.plan\n"
+        f"    operator: equals\n    value: [{', '.join(anchors)}]\n"
+    )
+
+
+def test_an_alias_expansion_bomb_is_refused():
+    assert len(_laughs(6)) < 1000
+    with pytest.raises(DefinitionError, match=r"the definition holds more than 10,000 values \(aliases expanded\)"):
+        parse_definition(_laughs(6))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "steps: " + "[" * 5_000 + "]" * 5_000,
+        "steps:\n  " + "- " * 5_000 + "x",
+        "steps: " + "{a: " * 3_000 + "}" * 3_000,
+    ],
+)
+def test_yaml_nested_thousands_deep_is_refused_before_it_is_composed(source):
+    # PyYAML's composer recursed until RecursionError: a 500
+    with pytest.raises(DefinitionError, match="the definition is nested more than 32 levels deep"):
+        parse_definition(source)
+
+
+CONDITION = "steps: [{send: a}, {action: condition, property: contact.properties.x, operator: equals, value: %s}]"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2025-01-01", "'steps[1].value' is a date, not text, a number, a list or a map"),
+        (".nan", "'steps[1].value' is not a finite number"),
+        ("!!binary aGVsbG8=", "'steps[1].value' is a bytes"),
+        ("!!set {a, b}", "'steps[1].value' is a set"),
+        ('"a\\0b"', "'steps[1].value' contains a NUL character"),
+        ("&c [*c]", "nested more than 32 levels deep"),  # a list that holds itself
+        ("1" * 5_000, "invalid YAML: Exceeds the limit (4300 digits)"),
+    ],
+)
+def test_values_a_json_column_cannot_hold_are_refused_with_where(value, message):
+    # Each was a 500 when the version was stored (or when YAML built the value)
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(CONDITION % value)
+    assert message in str(caught.value)

@@ -361,3 +361,17 @@ def test_a_paused_organisation_gets_no_sequence_mail(api, onboarding):
     [send] = Send.objects.filter(source="sequence")
     assert send.status == "rejected" and send.rejection_reason == "Sending is paused for this organisation."
     assert not Send.objects.filter(status="queued").exists()  # nothing is handed to delivery
+
+
+def test_a_sequence_email_over_the_size_limit_is_recorded_as_rejected(api, templates, timeline):
+    html = "<p>{% for i in (1..40) %}{{ big }}{% endfor %}</p>"
+    TemplateFactory(organisation=api.organisation, slug="doubled", subject="Big", html=html)
+    api.put("/api/sequences/big", {"name": "Big", "definition": "steps: [{send: doubled}]"})
+    api.post("/api/sequences/big/activate")
+    enrol(api, "large@example.com", sequence="big", big="x" * 60_000)  # 2.4 MB once rendered
+    enrol(api, "small@example.com", sequence="big", big="x")
+    timeline.run()
+    outcome = {send.email: (send.status, send.rejection_reason) for send in Send.objects.all()}
+    assert outcome["small@example.com"] == ("queued", None)
+    status, reason = outcome["large@example.com"]
+    assert status == "rejected" and "the rendered email is 2,400,010 bytes" in reason

@@ -190,3 +190,44 @@ def test_scheduled_sends_take_the_sdks_status_filter(api, onboarding):
     assert len(api.get("/api/scheduled?status=pending").json()["data"]) == 1
     assert api.get("/api/scheduled?status=cancelled").json()["data"] == []  # cancelled ones are not kept
     assert api.get("/api/scheduled?status=sent").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ("steps: " + "[" * 5_000 + "]" * 5_000, "is nested more than 32 levels deep (line 1)"),
+        (
+            "steps:\n  - send: welcome-email\n  - {action: condition, property: contact.properties.p, operator: equals, "
+            "value: [&a [x, x, x, x, x, x, x, x, x], &b [*a, *a, *a, *a, *a, *a, *a, *a, *a], "
+            "&c [*b, *b, *b, *b, *b, *b, *b, *b, *b], &d [*c, *c, *c, *c, *c, *c, *c, *c, *c], "
+            "&e [*d, *d, *d, *d, *d, *d, *d, *d, *d]]}",
+            "holds more than 10,000 values (aliases expanded)",
+        ),
+    ],
+)
+def test_hostile_yaml_is_a_400_that_says_why(api, templates, definition, message):
+    response = put(api, definition=definition)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == f"The sequence definition is invalid: the definition {message}"
+    assert api.get("/api/sequences/onboarding").status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_puts_creating_one_sequence_never_ask_the_client_to_retry(api, templates):
+    # 6 of 15 pairs answered "409 ... retry"; templates retry internally, and now sequences do too
+    from rest_framework.test import APIClient
+
+    from scheduling.models import Sequence
+    from tests.conftest import run_concurrently
+
+    def create(slug: str, statuses: list[int]) -> None:
+        client = APIClient(HTTP_AUTHORIZATION=f"Bearer {api.raw_key}")
+        body = {"name": "Race", "definition": "steps: [{send: welcome-email}]"}
+        statuses.append(client.put(f"/api/sequences/{slug}", body, format="json").status_code)
+
+    for pair in range(15):
+        statuses: list[int] = []
+        run_concurrently(lambda index, slug=f"race-{pair}", seen=statuses: create(slug, seen), 2)
+        assert sorted(statuses) == [200, 201], (pair, statuses)
+    assert Sequence.objects.filter(slug__startswith="race-").count() == 15

@@ -288,3 +288,91 @@ def test_three_shuffled_deliveries_of_every_event_equal_one_in_order_delivery(cl
         assert _state(first) == _state(second), (first.id, second.id)
     statuses = {_state(first)[0] for first, _ in pairs}
     assert statuses == {"delivered", "bounced", "complained", "rejected"}
+
+
+# Hostile input (issue 12). Each forged message below is refused by exactly one guard: it is
+# signed, fresh, from the trusted topic and certificate unless the test says otherwise.
+
+
+def assert_refused(response, sent):
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert not SesNotification.objects.exists()
+    sent.refresh_from_db()
+    assert sent.status == "sent"
+
+
+@pytest.mark.parametrize("body", ["[" * 1000, "[" * 100_000, '{"a": ' * 50 + "1" + "}" * 50])
+def test_deeply_nested_bodies_are_400(client, sns, sent, body):
+    # '[' * 1000 from anyone, no credential, was a 500 with a traceback
+    response = client.post("/webhooks/ses/", data=body, content_type="text/plain")
+    assert_refused(response, sent)
+    assert "nested more than 32 levels deep" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda n: n.update(UnsubscribeURL="https://sns.example/\u0000"),  # not signed: PostgreSQL's DataError
+        lambda n: n.update(Signature=12345),  # was a TypeError: 500
+    ],
+)
+def test_malformed_fields_are_400_not_500(client, sns, sent, mutate):
+    notification = sns.notification(ses_event(sent, "Delivery"))
+    mutate(notification)
+    assert_refused(post(client, notification), sent)
+
+
+def test_a_signed_event_holding_a_nul_is_refused(client, sns, sent):
+    event = ses_event(sent, "Delivery")
+    event["mail"]["source"] = "no-reply\u0000@example.com"
+    assert_refused(post(client, sns.notification(event)), sent)
+
+
+def test_a_resplit_notification_is_refused(client, sns, sent):
+    # Given a real notification, delivered once
+    original = sns.notification(ses_event(sent, "Delivery"))
+    assert post(client, original).status_code == 200
+    # When someone holding it drops the MessageId and appends it to the Message: the signed text
+    # ("Message\n...\nMessageId\n...\n") is unchanged, so the signature still verifies
+    resplit = {k: v for k, v in original.items() if k != "MessageId"}
+    resplit["Message"] = f"{original['Message']}\nMessageId\n{original['MessageId']}"
+    # Then it is refused before the signature is checked, and nothing new is stored
+    assert post(client, resplit).status_code == 400
+    assert SesNotification.objects.count() == 1
+
+
+def test_a_subject_moved_into_another_field_is_refused(client, sns, sent):
+    original = sns.notification(ses_event(sent, "Delivery"), Subject="Amazon SES Email Event Notification")
+    moved = {k: v for k, v in original.items() if k != "Subject"}
+    moved["MessageId"] = f"{original['MessageId']}\nSubject\n{original['Subject']}"
+    assert_refused(post(client, moved), sent)
+
+
+@pytest.mark.parametrize("hours", [-2, 2])
+def test_a_fresh_signature_over_an_old_or_future_timestamp_is_refused(client, sns, sent, hours):
+    # Signed as it stands, so only the freshness rule can refuse it
+    moment = (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert_refused(post(client, sns.notification(ses_event(sent, "Delivery"), Timestamp=moment)), sent)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-x.pem",
+        CERT_URL.replace("https://", "http://"),
+        "https://evil.example/SimpleNotificationService-6aad65c2f9911b05cd53efda11f913f9.pem",
+    ],
+)
+def test_a_signing_certificate_at_a_foreign_url_is_never_fetched(client, sns, sent, url):
+    # The fake network serves our real certificate at the foreign URL too, and the message is
+    # signed with its key: only the certificate-URL rule stands between it and acceptance.
+    sns.http.get(url, body=sns.pem)
+    notification = sns.notification(ses_event(sent, "Delivery"), SigningCertURL=url)
+    assert_refused(post(client, notification), sent)
+    assert not [call for call in sns.http.calls if call.request.url == url]
+
+
+def test_a_signed_notification_from_an_untrusted_topic_is_refused(client, sns, sent):
+    notification = sns.notification(ses_event(sent, "Delivery"), TopicArn="arn:aws:sns:us-east-1:999999999999:other")
+    assert_refused(post(client, notification), sent)
