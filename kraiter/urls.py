@@ -16,8 +16,8 @@ from metrics.views import MetricsViewSet
 from scheduling.views import ContactScheduledViewSet, ContactTimelineViewSet, ScheduledSendViewSet, SequenceViewSet
 from sends.engagement.tracking import click_redirect, open_pixel
 from sends.engagement.unsubscribe import unsubscribe
+from sends.engagement.webhook import SesWebhookView
 from sends.views import ContactSendViewSet, SendLogViewSet, SendViewSet
-from sends.webhooks import SesWebhookView
 from templates_app.views import TemplateViewSet
 
 # Paths work with and without a trailing slash, as clients of the hosted API call them without.

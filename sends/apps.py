@@ -5,6 +5,4 @@ class SendsConfig(AppConfig):
     name = "sends"
 
     def ready(self) -> None:
-        from sends import receivers
-
-        receivers.connect()
+        from sends.engagement import receivers  # noqa: F401  (connects to django-ses's signals)

@@ -159,6 +159,6 @@ def test_a_recursion_error_is_never_a_500(api, client, monkeypatch):
 
     monkeypatch.setattr("contacts.views.selectors.contact_list", too_deep)
     assert "nested too deeply" in assert_envelope(api.get("/api/contacts"), 400, "VALIDATION_ERROR")["message"]
-    monkeypatch.setattr("sends.webhooks.verify_sns_message", lambda notification: too_deep())
+    monkeypatch.setattr("sends.engagement.webhook.topic_is_trusted", lambda notification: too_deep())
     response = client.post("/webhooks/ses/", data="{}", content_type="text/plain")
     assert "nested too deeply" in assert_envelope(response, 400, "VALIDATION_ERROR")["message"]

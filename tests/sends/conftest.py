@@ -85,14 +85,14 @@ def sns(settings: Any) -> Iterator[Any]:
     """A trusted SNS topic whose signing certificate is served locally."""
     import responses
 
-    import sends.sns
+    import sends.engagement.sns
     from tests.sends.sns import CERT_URL, TOPIC, FakeSns
 
     settings.AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS = [TOPIC]
     fake = FakeSns()
-    sends.sns._certificates.clear()
+    sends.engagement.sns._certificates.clear()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
         http.get(CERT_URL, body=fake.pem)
         fake.http = http
         yield fake
-    sends.sns._certificates.clear()
+    sends.engagement.sns._certificates.clear()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sends.sns import UntrustedMessage, verify_sns_message
+from sends.engagement.sns import UntrustedMessage, verify_sns_message
 from tests.conftest import takes_at_most
 from tests.fuzz import BOUND, FUZZ, adversarial_json, documented
 

@@ -135,8 +135,10 @@ def test_a_redelivered_notification_changes_nothing(client, sns, sent):
 
 def test_a_failure_to_apply_is_a_500_with_the_notification_kept_for_the_retry(client, sns, sent):
     notification = sns.notification(ses_event(sent, "Delivery"))
-    with mock.patch("sends.ses_events.engagement_record", side_effect=RuntimeError("database hiccup")):
-        assert post(client, notification).status_code == 500
+    client.raise_request_exception = False  # as served: the error reaches the client as a 500
+    with mock.patch("sends.engagement.ses.engagement_record", side_effect=RuntimeError("database hiccup")):
+        failed = post(client, notification)
+    assert failed.status_code == 500 and failed.json()["error"]["code"] == "INTERNAL_ERROR"
     stored = SesNotification.objects.get()
     assert stored.processed_at is None and "database hiccup" in stored.error
     sent.refresh_from_db()
@@ -376,3 +378,15 @@ def test_a_signing_certificate_at_a_foreign_url_is_never_fetched(client, sns, se
 def test_a_signed_notification_from_an_untrusted_topic_is_refused(client, sns, sent):
     notification = sns.notification(ses_event(sent, "Delivery"), TopicArn="arn:aws:sns:us-east-1:999999999999:other")
     assert_refused(post(client, notification), sent)
+
+
+def test_django_ses_verifies_through_our_hooks_and_each_signal_has_one_receiver(client, sns, sent):
+    from sends.engagement import receivers, webhook
+
+    calls = []
+    real = webhook.verify_sns_message
+    with mock.patch.object(webhook, "verify_sns_message", side_effect=lambda n: calls.append(n) or real(n)):
+        assert post(client, sns.notification(ses_event(sent, "Open"))).status_code == 200
+    assert len(calls) == 1  # django-ses called verify_event_message, which verified once
+    for signal in receivers.SES_SIGNALS:
+        assert signal._live_receivers(sender=None)[0] == [receivers.receive_ses_notification], signal

@@ -5,7 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kraiter.progress import FileProgress, ProgressBar
-from sends.ses_events import SES_EVENT_TYPES, ses_event_type, ses_export_import, ses_export_line_parse
+from kraiter.untrusted import UntrustedInput
+from sends.engagement.ses import SES_EVENT_TYPES, ses_event_type, ses_export_line_parse, ses_notification_receive
 
 
 class Command(BaseCommand):
@@ -32,7 +33,7 @@ class Command(BaseCommand):
                 continue
             try:
                 event = ses_export_line_parse(line)
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, UntrustedInput) as exc:
                 outcomes["unreadable"] += 1
                 if len(problems) < 20:
                     problems.append(f"line {number}: {exc}")
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             if options["dry_run"]:
                 outcomes["readable" if ses_event_type(event.message) in SES_EVENT_TYPES else "ignored"] += 1
             else:
-                outcomes[ses_export_import(event)] += 1
+                outcomes[ses_notification_receive(record=event.record, message=event.message)] += 1
             bar(source.done, source.size)
         bar(source.size, source.size)
         summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items())) or "nothing"

@@ -1,7 +1,11 @@
-"""SES event notifications (from the webhook or an import) turned into engagement events.
+"""SES event notifications: stored, turned into one engagement fact, applied once.
 
-The webhook (sends.webhooks) and `import_ses_events` both come through here: a notification is
-stored first (unique on its SNS MessageId), then applied once, then marked processed.
+Both entries come through `ses_notification_receive`: the webhook (django-ses's signals, then
+sends.engagement.receivers) and `import_ses_events` (an export's lines). It stores the raw
+notification in its own transaction first (unique on its SNS MessageId, so a redelivery or a
+re-import changes nothing), then applies its fact through the pipeline in another, and writes
+the outcome on the stored row. If applying fails, the row keeps the error, the exception goes on
+(the webhook answers 500 and SNS retries; the retry applies the stored row).
 """
 
 import hashlib
@@ -9,16 +13,19 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kraiter.untrusted import UntrustedInput, loads
 from sends.delivery import SEND_ID_HEADER
 from sends.engagement.pipeline import EngagementFact, engagement_record
 from sends.models import EngagementKind, SesNotification
 
 logger = logging.getLogger("kraiter.engagement")
+Received = Literal["applied", "duplicate", "ignored"]
+
 
 # SES eventType (or notificationType) → (the kind of fact, the key of its detail object in the message)
 SES_EVENT_TYPES: dict[str, tuple[EngagementKind, str]] = {
@@ -41,8 +48,9 @@ def ses_message_fact(message: dict[str, Any]) -> EngagementFact | None:
     if event_type not in SES_EVENT_TYPES:
         return None
     kind, detail_key = SES_EVENT_TYPES[event_type]
-    mail = message.get("mail") or {}
-    detail = message.get(detail_key) or {}
+    mail = _mail(message)
+    detail = message.get(detail_key)
+    detail = detail if isinstance(detail, dict) else {}
     return EngagementFact(
         kind,
         _timestamp(detail.get("timestamp") or mail.get("timestamp")),
@@ -53,49 +61,55 @@ def ses_message_fact(message: dict[str, Any]) -> EngagementFact | None:
     )
 
 
-def ses_message_apply(message: dict[str, Any]) -> bool:
-    """Applies one SES event message to its send; False when it is not an event we use or names
-    no send of ours."""
+def ses_notification_receive(*, record: dict[str, Any], message: dict[str, Any]) -> Received:
+    """Stores the notification (`record`: the SNS notification, or a bare SES event from an
+    export) and applies the SES event in it (`message`): "applied", "duplicate" (stored and
+    applied before), or "ignored" (an event type we do not use, or one for no send of ours)."""
+    stored = ses_notification_store(notification=record, message=message)
+    if stored is None:
+        return "duplicate"
     fact = ses_message_fact(message)
-    if fact is None:
-        logger.info("Ignoring SES event of type %r", ses_event_type(message))
-        return False
-    if engagement_record(fact) == "no_send":
-        logger.info("SES %s event for message %s matches no send", fact.kind, fact.ses_message_id)
-        return False
-    return True
+    try:
+        with transaction.atomic():
+            outcome = engagement_record(fact) if fact is not None else None
+            SesNotification.objects.filter(pk=stored.pk).update(processed_at=timezone.now(), error="")
+    except Exception as exc:
+        logger.exception("Could not apply SES notification %s; it is kept for a retry", stored.message_id)
+        SesNotification.objects.filter(pk=stored.pk).update(error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    if outcome in (None, "no_send"):
+        logger.info("Ignored SES %s event for message %s", ses_event_type(message), _mail(message).get("messageId"))
+        return "ignored"
+    return "applied"
 
 
-def ses_notification_store(
-    *, notification: dict[str, Any], event_type: str = "", ses_message_id: str = ""
-) -> SesNotification | None:
-    """Keeps the raw notification, marked processed (call it in the transaction that applies it,
-    and ses_notification_mark(error=...) if applying fails); None when it was already stored and
-    processed (a duplicate). One stored earlier whose processing failed is returned to retry."""
+def ses_notification_parse(raw: bytes | str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The SNS notification in a webhook body, and the SES event in its Message ({} when there is
+    none). The body was checked at the edge (sends.engagement.webhook); the Message is checked here."""
+    notification = loads(raw)
+    return notification, ses_notification_message(notification)
+
+
+def ses_notification_store(*, notification: dict[str, Any], message: dict[str, Any]) -> SesNotification | None:
+    """Keeps the raw notification, in its own transaction (committed even if applying it fails);
+    None when it was stored and applied before. One stored earlier whose applying failed is
+    returned, to be applied again."""
     key = (
         str(notification.get("MessageId") or "")
         or "sha256:" + hashlib.sha256(json.dumps(notification, sort_keys=True).encode()).hexdigest()
-    )
+    )[:100]
     try:
         with transaction.atomic():
             return SesNotification.objects.create(
-                message_id=key[:100],
+                message_id=key,
                 topic_arn=str(notification.get("TopicArn") or "")[:256],
-                event_type=event_type[:40],
-                ses_message_id=ses_message_id[:128],
+                event_type=ses_event_type(message)[:40],
+                ses_message_id=str(_mail(message).get("messageId") or "")[:128],
                 body=notification,
-                processed_at=timezone.now(),
             )
     except IntegrityError:
-        stored = SesNotification.objects.get(message_id=key[:100])
+        stored = SesNotification.objects.get(message_id=key)
         return None if stored.processed_at else stored
-
-
-def ses_notification_mark(*, stored: SesNotification, error: str = "") -> None:
-    """Records that applying the notification failed (error) or, on a retry, succeeded."""
-    SesNotification.objects.filter(pk=stored.pk).update(
-        processed_at=None if error else timezone.now(), error=error[:2000]
-    )
 
 
 def ses_event_type(message: dict[str, Any]) -> str:
@@ -107,10 +121,15 @@ def ses_notification_message(notification: dict[str, Any]) -> dict[str, Any]:
     if notification.get("Type") != "Notification":
         return {}
     try:
-        message = json.loads(notification.get("Message") or "{}")
-    except (ValueError, TypeError):
+        message = loads(notification.get("Message") or "{}")
+    except (ValueError, TypeError, UntrustedInput):
         return {}
     return message if isinstance(message, dict) else {}
+
+
+def _mail(message: dict[str, Any]) -> dict[str, Any]:
+    mail = message.get("mail")
+    return mail if isinstance(mail, dict) else {}
 
 
 def _specifics(event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
@@ -163,35 +182,19 @@ class ExportedEvent:
 
 def ses_export_line_parse(line: str) -> ExportedEvent:
     """Reads a line exported from SNS (the notification), SQS (a message whose Body is the
-    notification) or Firehose (the bare SES event). ValueError when it is none of those."""
-    data = json.loads(line)
-    body = data.get("Body") or data.get("body") if isinstance(data, dict) else None
+    notification) or Firehose (the bare SES event), with the same checks as the webhook's body
+    (nesting, storable text). ValueError (or UntrustedInput) when it is none of those."""
+    data = loads(line)
+    body = (data.get("Body") or data.get("body")) if isinstance(data, dict) else None
     if isinstance(body, str):
-        data = json.loads(body)
+        data = loads(body)
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     if data.get("Type") == "Notification" and isinstance(data.get("Message"), str):
-        message = json.loads(data["Message"])
+        message = loads(data["Message"])
         if not isinstance(message, dict):
             raise ValueError("the notification's Message is not an SES event")
         return ExportedEvent(data, message)
     if data.get("eventType") or data.get("notificationType"):
         return ExportedEvent(data, data)
     raise ValueError("neither an SNS notification nor an SES event")
-
-
-def ses_export_import(event: ExportedEvent) -> str:
-    """Stores and applies one exported event, like the webhook does; returns what happened:
-    applied, duplicate or ignored (an event type we do not use, or no send of ours)."""
-    with transaction.atomic():
-        stored = ses_notification_store(
-            notification=event.record,
-            event_type=ses_event_type(event.message),
-            ses_message_id=str((event.message.get("mail") or {}).get("messageId") or ""),
-        )
-        if stored is None:
-            return "duplicate"
-        applied = ses_message_apply(event.message)
-        if stored.error:
-            ses_notification_mark(stored=stored)  # a retry of one that failed before
-    return "applied" if applied else "ignored"

@@ -46,10 +46,15 @@ class UntrustedMessage(Exception):
     """Why a message was refused (logged, never sent back)."""
 
 
+def topic_is_trusted(notification: dict[str, Any]) -> bool:
+    """Whether the notification names one of AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS (an empty list trusts none)."""
+    return notification.get("TopicArn") in settings.AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS
+
+
 def verify_sns_message(notification: dict[str, Any], *, now: datetime | None = None) -> None:
     """Returns if the message is authentic, fresh and from a trusted topic; UntrustedMessage otherwise."""
     topic = notification.get("TopicArn")
-    if topic not in settings.AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS:
+    if not topic_is_trusted(notification):
         raise UntrustedMessage(f"topic {topic!r} is not in AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS")
     _check_fresh(notification.get("Timestamp"), now or datetime.now(UTC))
     algorithm = _HASHES.get(str(notification.get("SignatureVersion")))

@@ -1,0 +1,83 @@
+"""POST /webhooks/ses/: SES event notifications over SNS, through django-ses's view as designed.
+
+1. The body is checked at the edge like every other (JSON, bounded nesting, storable text): a
+   malformed one is a 400 in the error envelope.
+2. django-ses verifies it through its two hooks, which we fill in (sends.engagement.sns):
+   `verify_event_topic` (the topic is one of AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS; checked first, so
+   an untrusted topic costs no certificate fetch) and `verify_event_message` (complete, fresh,
+   signed by SNS with SignatureVersion 1 or 2 and a certificate from an SNS host).
+3. django-ses confirms subscriptions itself, and for each event type emits its signal;
+   sends.engagement.receivers turns each into one call of `ses_notification_receive`. django-ses
+   has no signal for Reject, Rendering Failure and DeliveryDelay: `handle_unknown_event_type`
+   makes the same call.
+A failure to apply is an exception, so SNS gets a 500 and retries (the notification is kept).
+"""
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from django_ses.views import SESEventWebhookView
+
+from kraiter.api.errors import error_body
+from kraiter.untrusted import UntrustedInput, loads
+from sends.engagement.ses import ses_notification_receive
+from sends.engagement.sns import UntrustedMessage, topic_is_trusted, verify_sns_message
+
+logger = logging.getLogger("kraiter.sns")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class SesWebhookView(SESEventWebhookView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refusal = _edge_check(request.body)
+        if refusal is not None:
+            return _bad_request(refusal)
+        response: HttpResponse = super().post(request, *args, **kwargs)
+        if response.status_code == 400:  # django-ses's verification refusals, in our envelope
+            return _bad_request(f"The notification was refused: {response.content.decode(errors='replace')}")
+        return response
+
+    def verify_event_topic(self, notification: dict[str, Any]) -> bool:
+        return topic_is_trusted(notification)
+
+    def verify_event_message(self, notification: dict[str, Any]) -> bool:
+        if not topic_is_trusted(notification):
+            return False  # no certificate is fetched for a topic we do not trust
+        try:
+            verify_sns_message(notification)
+        except UntrustedMessage as exc:
+            logger.warning("Refused SNS message %r: %s", notification.get("MessageId"), exc)
+            return False
+        return True
+
+    def handle_unknown_event_type(self, notification: dict[str, Any], message: dict[str, Any]) -> None:
+        """The event types django-ses has no signal for (Reject, Rendering Failure, DeliveryDelay)."""
+        ses_notification_receive(record=notification, message=message)
+
+
+def _edge_check(body: bytes) -> str | None:
+    """Why the body (and the SES event in its Message) cannot be taken in; None when it can."""
+    try:
+        notification = loads(body)
+    except UntrustedInput as exc:
+        return exc.describe("The body")
+    except ValueError:
+        return "The body is not JSON."
+    if not isinstance(notification, dict):
+        return "The body is not an SNS message."
+    message = notification.get("Message")
+    if notification.get("Type") == "Notification" and isinstance(message, str):
+        try:
+            loads(message)
+        except UntrustedInput as exc:
+            return exc.describe("The Message")
+        except ValueError:
+            return None  # not JSON: django-ses logs it and ignores it
+    return None
+
+
+def _bad_request(message: str) -> JsonResponse:
+    return JsonResponse(error_body("VALIDATION_ERROR", message), status=400)
