@@ -48,7 +48,15 @@ def flush_redis() -> None:
 
 
 class Gunicorn:
-    def __init__(self, *, port: int = 8001, workers: int = 4, threads: int = 1, config: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        port: int = 8001,
+        workers: int = 4,
+        threads: int = 1,
+        config: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = port
         command = [
             PYTHON, "-m", "gunicorn", "kraiter.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
@@ -59,7 +67,7 @@ class Gunicorn:
         ]  # fmt: skip
         if config:
             command += ["--config", config]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=ENV)
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env or ENV)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:

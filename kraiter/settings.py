@@ -248,8 +248,11 @@ DELIVERY_LEASE_SECONDS = env_int(
 # How often beat runs the sweeper that re-enqueues queued sends no worker is delivering.
 DELIVERY_SWEEP_INTERVAL_SECONDS = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 10.0)
 # A queued send nobody has claimed after this long is re-enqueued by the sweeper (its task may
-# still be waiting in the broker's queue until then).
-DELIVERY_PICKUP_GRACE_SECONDS = env_int("DELIVERY_PICKUP_GRACE_SECONDS", 60)
+# still be waiting in the broker's queue until then). It also bounds how long the sends a dead
+# worker had prefetched wait (their messages stay unacknowledged in Redis): 20 s + one sweep keeps
+# them under 45 s (BENCHMARKS.md, crash sweep). A backlog older than this is re-enqueued too;
+# harmless (each delivery claims its send first), at the cost of some extra broker messages.
+DELIVERY_PICKUP_GRACE_SECONDS = env_int("DELIVERY_PICKUP_GRACE_SECONDS", 20)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8)
 # An attempt whose outcome is unknown (SES's answer lost, or its worker lost) may have been
 # accepted. Wait this long for SES's event stream to say so (a configuration set publishing to

@@ -22,9 +22,11 @@ Outcomes of the SES call, told apart because they call for opposite answers:
   stream (configuration set -> SNS -> /webhooks/ses/) to say what happened: an SES event for the
   send makes it `sent` (sends.engagement) and no attempt follows. With no event in that window,
   DELIVERY_UNCERTAIN_POLICY decides: `resend` (at-least-once, the default: the resend is marked
-  in the list and carries an X-Kraiter-Resend-Of header) or `hold` (at-most-once: the send ends
-  `sent`, unconfirmed, with the reason). A send that may have been accepted is never finally
-  `rejected`: when it runs out of attempts it also ends `sent`, unconfirmed.
+  in the list and carries an X-Kraiter-Resend-Of header; a resend that surely did not reach SES,
+  throttled say, reopens the entries it resolved, so the attempt that does resend is marked) or
+  `hold` (at-most-once: the send ends `sent`, unconfirmed, with the reason). A send that may have
+  been accepted is never finally `rejected`: when it runs out of attempts it also ends `sent`,
+  unconfirmed.
 
 The windows that can still deliver a message twice, and where each is recorded:
 - a worker killed (or its database lost for longer than the lease) after SES accepted and before
@@ -366,6 +368,11 @@ def _handle_failure(claim: Claim, exc: Exception) -> DeliveryResult:
     reason = _describe(exc)
     if isinstance(exc, OUTCOME_UNKNOWN_ERRORS):
         return _record_uncertain(claim, reason)
+    # Surely not taken. If this attempt was a resend, nothing was resent: the attempts it was
+    # resending are open again, so the attempt that does resend them is marked as a resend.
+    reopened = _resend_not_made(claim.send.uncertain_attempts, claim.attempt)
+    changed = reopened != claim.send.uncertain_attempts
+    claim.send.uncertain_attempts = reopened
     may_have_gone_out = bool(claim.send.uncertain_attempts)
     if _is_permanent(exc):
         logger.info("Send %s rejected by the email backend: %s", claim.send_id, reason)
@@ -387,9 +394,19 @@ def _handle_failure(claim: Claim, exc: Exception) -> DeliveryResult:
     delay = retry_delay(claim.attempt)
     logger.info("Send %s attempt %s failed (%s); retrying in %.1fs", claim.send_id, claim.attempt, reason, delay)
     send_release_for_retry(
-        claim, error=f"Attempt {claim.attempt}: {reason}", retry_at=timezone.now() + timedelta(seconds=delay)
+        claim,
+        error=f"Attempt {claim.attempt}: {reason}",
+        retry_at=timezone.now() + timedelta(seconds=delay),
+        **({"uncertain_attempts": reopened} if changed else {}),
     )
     return DeliveryResult("retry", claim.attempt, retry_in=delay)
+
+
+def _resend_not_made(entries: list[dict[str, Any]], attempt: int) -> list[dict[str, Any]]:
+    """The list with the entries resolved as resent by `attempt` open again (that attempt never
+    reached SES)."""
+    resent = f"resent as attempt {attempt}"
+    return [{**entry, "resolution": ""} if entry.get("resolution") == resent else entry for entry in entries]
 
 
 def _record_uncertain(claim: Claim, reason: str) -> DeliveryResult:

@@ -96,7 +96,8 @@ class Send(models.Model):
     # The attempt whose outcome was last written: a claimed attempt above it recorded nothing.
     recorded_attempt = models.PositiveSmallIntegerField(default=0)
     # Attempts SES may have accepted although we could not tell (a lost answer, a lost worker),
-    # each {attempt, at, error, resolution}; only ever appended to or resolved (sends.delivery).
+    # each {attempt, at, error, resolution}; only ever appended to or resolved, and reopened only
+    # when the resend that resolved it surely did not reach SES (sends.delivery).
     uncertain_attempts = models.JSONField(default=list, blank=True)
 
     class Meta:

@@ -133,6 +133,28 @@ def test_an_answer_always_lost_costs_a_bounded_number_of_marked_copies_and_never
     ]
 
 
+def test_a_resend_throttled_by_ses_resent_nothing_and_the_copy_that_goes_out_is_marked(
+    organisation, template, ses, clock
+):
+    # given attempt 1 whose answer was lost (SES has the message), and its resend throttled
+    ses.lose_answers = 1
+    send = queue_send(organisation)
+    assert delivery.deliver_send(send.id).outcome == "uncertain"
+    ses.throttle_next()
+    clock.advance(timedelta(seconds=5))
+    resend = delivery.deliver_send(send.id)
+    assert resend.outcome == "retry"
+    send.refresh_from_db()
+    assert send.uncertain_attempts[0]["resolution"] == ""  # attempt 2 resent nothing
+    # when the retry goes through
+    assert delivery.deliver_send(send.id, expected_attempt=resend.attempt).outcome == "sent"
+    # then the second copy SES received is marked as a resend of attempt 1, and the list says so
+    first, second = ses.messages()
+    assert (first["X-Kraiter-Resend-Of"], second["X-Kraiter-Resend-Of"]) == (None, "1")
+    send.refresh_from_db()
+    assert [e["resolution"] for e in send.uncertain_attempts] == ["resent as attempt 3"]
+
+
 def test_a_connection_that_never_opened_is_retried_without_being_called_uncertain(organisation, template, ses):
     ses.fail_next.append(EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com"))
     send = queue_send(organisation)
