@@ -110,12 +110,19 @@ class ContactAdmin(LargeTableAdmin):
 
 @admin.register(Event)
 class EventAdmin(LargeTableAdmin):
-    list_display = ["name", "contact", "timestamp", "organisation"]
+    list_display = ["name", "contact", "timestamp", "organisation", "reactions"]
     list_filter = [OrganisationFilter]
     search_fields = ["=name"]
     list_select_related = ["contact", "organisation"]
     raw_id_fields = ["contact"]
     ordering = ["-id"]
+
+    @admin.display(description="sequences")
+    def reactions(self, event: Event) -> str:
+        """What the sequences made of it: pending, or why a trigger did not enrol the contact."""
+        if event.reacted_at is None:
+            return "not read yet"
+        return "; ".join(event.reaction_notes) or "read"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

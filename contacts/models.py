@@ -70,6 +70,8 @@ class Contact(models.Model):
 OPT_OUT_REASONS = (UNSUBSCRIBED_REASON, *(f"Contact is suppressed ({r})." for r in Contact.SuppressionReason.values))
 
 SYSTEM_EVENT_PREFIX = "email."
+CONTACT_UPDATED = "contact.updated"  # a contact's properties changed (properties: {changed: [names]})
+RESERVED_EVENT_PREFIXES = (SYSTEM_EVENT_PREFIX, "contact.")
 
 
 class Event(models.Model):
@@ -88,6 +90,8 @@ class Event(models.Model):
     send_id = PrefixedIdField(prefix="snd", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     reacted_at = models.DateTimeField(null=True, blank=True)
+    # What the reactions decided not to do, e.g. a trigger whose conditions did not hold.
+    reaction_notes = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [
@@ -111,7 +115,7 @@ class Event(models.Model):
 
     @property
     def is_system(self) -> bool:
-        return self.name.startswith(SYSTEM_EVENT_PREFIX)
+        return self.name.startswith(RESERVED_EVENT_PREFIXES)
 
 
 class OptedOutAddress(models.Model):

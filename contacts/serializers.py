@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from contacts.events import EVENT_NAME, EVENT_NAME_RULE
-from contacts.models import SYSTEM_EVENT_PREFIX
+from contacts.models import RESERVED_EVENT_PREFIXES
 from kraiter.api.fields import (
     EmailAddressField,
     JsonObjectField,
@@ -55,8 +55,9 @@ class EventCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError({"name": ["This field is required."]})
         if not EVENT_NAME.fullmatch(data["name"]):
             raise serializers.ValidationError({"name": [EVENT_NAME_RULE]})
-        if data["name"].startswith(SYSTEM_EVENT_PREFIX):
-            raise serializers.ValidationError({"name": [f"Names starting with '{SYSTEM_EVENT_PREFIX}' are reserved."]})
+        if data["name"].startswith(RESERVED_EVENT_PREFIXES):
+            reserved = " and ".join(RESERVED_EVENT_PREFIXES)
+            raise serializers.ValidationError({"name": [f"Names starting with {reserved} are reserved."]})
         if "contactId" not in data and "email" not in data:
             raise serializers.ValidationError({"contactId": ["Give contactId or email."]})
         return data

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contacts.models import SYSTEM_EVENT_PREFIX, Contact, Event, OptedOutAddress
+from contacts.models import CONTACT_UPDATED, RESERVED_EVENT_PREFIXES, Contact, Event, OptedOutAddress
 from contacts.selectors import contact_find_by_email, contact_get
 from contacts.signals import contact_opted_out
 from kraiter.emails import email_lookup_key, normalise_email
@@ -107,8 +107,20 @@ def contact_update(
                     merged.pop(key, None)
                 else:
                     merged[key] = value
+            changed = sorted(
+                key for key in set(merged) | set(contact.properties) if merged.get(key) != contact.properties.get(key)
+            )
             contact.properties = merged
             contact.save(update_fields=["properties", "updated_at"])
+            if changed:
+                # On the contact's timeline, and read by the reactions (a sequence's exit conditions).
+                Event.objects.create(
+                    organisation_id=contact.organisation_id,
+                    contact=contact,
+                    name=CONTACT_UPDATED,
+                    properties={"changed": changed},
+                    timestamp=timezone.now(),
+                )
         if unsubscribed is True:
             contact = contact_unsubscribe(contact=contact)
         elif unsubscribed is False:
@@ -199,10 +211,10 @@ def event_create(
     """Records a custom event (POST /api/events). The sequences it triggers react to it shortly
     after it commits (scheduling.reactions reads every new event). `email.*` names are the
     system's own (event_record_system) and are refused."""
-    if name.startswith(SYSTEM_EVENT_PREFIX):
+    if name.startswith(RESERVED_EVENT_PREFIXES):
         raise InvalidInput(
-            f"Event names starting with '{SYSTEM_EVENT_PREFIX}' are reserved for system events.",
-            details={"name": [f"'{SYSTEM_EVENT_PREFIX}*' is reserved."]},
+            f"Event names starting with {' or '.join(RESERVED_EVENT_PREFIXES)} are reserved for system events.",
+            details={"name": [f"{' and '.join(RESERVED_EVENT_PREFIXES)} names are reserved."]},
         )
     return Event.objects.create(
         organisation=organisation,
@@ -228,9 +240,13 @@ def event_record_system(
     )
 
 
-def events_mark_reacted(*, event_ids: list[str]) -> None:
-    """The higher layers have reacted to these events (scheduling.reactions, in its transaction)."""
-    Event.objects.filter(pk__in=event_ids).update(reacted_at=timezone.now())
+def events_mark_reacted(*, event_ids: list[str], notes: Mapping[str, list[str]] | None = None) -> None:
+    """The higher layers have reacted to these events (scheduling.reactions, in its transaction);
+    `notes` say, per event, what they decided not to do (shown in the admin)."""
+    now = timezone.now()
+    Event.objects.filter(pk__in=event_ids).update(reacted_at=now)
+    for event_id, lines in (notes or {}).items():
+        Event.objects.filter(pk=event_id).update(reaction_notes=lines)
 
 
 def events_purge(*, event_ids: list[str]) -> int:

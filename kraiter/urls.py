@@ -13,7 +13,14 @@ from kraiter.api.errors import api_not_found, read_only
 from kraiter.views import ApiKeyViewSet, TenantViewSet
 from metrics.dashboard import metrics_dashboard
 from metrics.views import MetricsViewSet
-from scheduling.views import ContactScheduledViewSet, ContactTimelineViewSet, ScheduledSendViewSet, SequenceViewSet
+from scheduling.views import (
+    ContactEnrolmentViewSet,
+    ContactScheduledViewSet,
+    ContactTimelineViewSet,
+    EnrolmentViewSet,
+    ScheduledSendViewSet,
+    SequenceViewSet,
+)
 from sends.engagement.tracking import click_redirect, open_pixel
 from sends.engagement.unsubscribe import unsubscribe
 from sends.engagement.webhook import SesWebhookView
@@ -69,6 +76,26 @@ urlpatterns = [
         r"^api/contacts/(?P<contact_id>[^/]+)/scheduled/?$",
         ContactScheduledViewSet.as_view({"get": "list"}),
         name="contact-scheduled",
+    ),
+    re_path(
+        r"^api/sequences/(?P<pk>[^/]+)/enrolments/?$",
+        EnrolmentViewSet.as_view({"get": "list"}),
+        name="sequence-enrolments",
+    ),
+    re_path(
+        r"^api/sequences/(?P<pk>[^/]+)/enrolments/(?P<enrolment_id>[^/]+)/?$",
+        EnrolmentViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+        name="sequence-enrolment",
+    ),
+    re_path(
+        r"^api/sequences/(?P<pk>[^/]+)/enrolments/(?P<enrolment_id>[^/]+)/exit/?$",
+        EnrolmentViewSet.as_view({"post": "exit"}),
+        name="sequence-enrolment-exit",
+    ),
+    re_path(
+        r"^api/contacts/(?P<contact_id>[^/]+)/enrolments/?$",
+        ContactEnrolmentViewSet.as_view({"get": "list"}),
+        name="contact-enrolments",
     ),
     re_path(
         r"^api/contacts/(?P<contact_id>[^/]+)/timeline/?$",

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from kraiter.admin_tools import BoundedCountPaginator, LargeTableAdmin, OrganisationFilter
 from scheduling import services
+from scheduling.conditions import describe
 from scheduling.models import Enrolment, ScheduledSend, Sequence
 
 
@@ -37,12 +38,13 @@ class SequenceAdmin(admin.ModelAdmin):
 
     @admin.display(description="definition")
     def readable_definition(self, sequence: Sequence) -> Any:
-        steps = services.sequence_current_version(sequence).steps
-        lines = [f"{number}. {_describe(step)}" for number, step in enumerate(steps, start=1)]
+        version = services.sequence_current_version(sequence)
+        lines = [f"{number}. {_describe(step)}" for number, step in enumerate(version.steps, start=1)]
+        lines += [f"exit when {describe(condition)}" for condition in version.exit_conditions]
         return format_html(
-            "<pre style='white-space:pre-wrap'>{}</pre><details><summary>YAML</summary><pre>{}</pre></details>",
+            "<pre style='white-space:pre-wrap'>{}</pre><details><summary>As sent</summary><pre>{}</pre></details>",
             "\n".join(lines),
-            sequence.definition,
+            sequence.definition if sequence.definition_json is None else json.dumps(sequence.definition_json, indent=2),
         )
 
     @admin.action(description="Activate the selected sequences")
@@ -60,12 +62,20 @@ class SequenceAdmin(admin.ModelAdmin):
 
 def _describe(step: dict[str, Any]) -> str:
     if step["type"] == "email":
-        return f"send {step['template']}"
+        text = f"send {step['template']}"
+        return f"wait {_duration(step['wait'])}, then {text}" if step.get("wait") else text
     if step["type"] == "delay":
-        hours = step["seconds"] / 3600
-        return f"wait {hours:g} hour(s)" if hours < 48 else f"wait {hours / 24:g} day(s)"
-    value = "" if step["operator"] in ("exists", "notExists") else f" {json.dumps(step['value'])}"
-    return f"if {step['property']} {step['operator']}{value}: on true {step['onTrue']}, on false {step['onFalse']}"
+        return f"wait {_duration(step['seconds'])}"
+    return f"if {describe(step['condition'])}: on true {_outcome(step['onTrue'])}, on false {_outcome(step['onFalse'])}"
+
+
+def _duration(seconds: int) -> str:
+    hours = seconds / 3600
+    return f"{hours:g} hour(s)" if hours < 48 else f"{hours / 24:g} day(s)"
+
+
+def _outcome(outcome: str | int) -> str:
+    return f"go to step {outcome + 1}" if isinstance(outcome, int) else str(outcome)
 
 
 @admin.register(Enrolment)

@@ -3,11 +3,13 @@
 One batch is one transaction:
   1. claim up to `batch_size` due rows, `SELECT ... FOR UPDATE SKIP LOCKED` in scheduledFor order
      (another dispatcher skips them; a row of a paused sequence is held, not claimed);
-  2. for each: evaluate the conditions before its email, render, build the Send;
+  2. for each: check the version's exit conditions, follow the steps from where the row resumes
+     (conditions evaluated now; a jump may lead to another email, or to a delay: then the row is
+     scheduled again from there), render, build the Send;
   3. insert the sends, delete the claimed rows, write each enrolment's next scheduled send;
   4. commit; deliveries are enqueued after the commit.
 A dispatcher that dies mid-batch rolls back, and the rows are claimed again by the next one.
-The unique constraint on (enrolment, step) of sends makes a second send for a step impossible.
+A unique constraint on the scheduled send a Send came from makes a second send for a row impossible.
 No Celery ETA holds schedule state: it all lives in these rows.
 
 Duplicates: the dispatcher itself has no window that mails anyone twice; it makes at most one
@@ -26,12 +28,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from contacts.models import Contact, Event
+from contacts.models import Contact
 from kraiter.errors import Unprocessable
 from scheduling.conditions import condition_holds
+from scheduling.definition import EmailStep, Step
+from scheduling.facts import FactsLoader
 from scheduling.models import Enrolment, ScheduledSend, Sequence
-from scheduling.plan import next_email
-from scheduling.services import scheduled_send_fields
+from scheduling.plan import email_number, next_email, walk
+from scheduling.services import exit_reason, first_exit_condition, scheduled_send_fields
 from sends.models import Send
 from sends.services import NewSend, SendOrigin, send_build, send_build_rejected, send_save_many
 from templates_app.models import Template
@@ -92,7 +96,7 @@ class _BatchContext:
     enrolments: dict[str, Enrolment]
     contacts: dict[str, Contact]
     templates: dict[tuple[Any, str], Template]
-    events: dict[str, list[tuple[str, datetime]]]
+    facts: FactsLoader
 
     @classmethod
     def load(cls, rows: list[ScheduledSend]) -> "_BatchContext":
@@ -110,14 +114,7 @@ class _BatchContext:
             (t.organisation_id, t.slug): t
             for t in Template.objects.filter(organisation_id__in=organisations, slug__in=slugs)
         }
-        events: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
-        needs_events = [r.contact_id for r in rows if _has_event_condition(enrolments.get(r.enrolment_id), r)]
-        if needs_events:
-            for contact_id, name, at in Event.objects.filter(contact_id__in=needs_events).values_list(
-                "contact_id", "name", "timestamp"
-            ):
-                events[contact_id].append((name, at))
-        return cls(sequences, enrolments, contacts, templates, events)
+        return cls(sequences, enrolments, contacts, templates, FactsLoader(enrolments.values()))
 
 
 def _dispatch_row(row: ScheduledSend, context: _BatchContext, batch: _Batch, now: datetime) -> None:
@@ -133,13 +130,35 @@ def _dispatch_row(row: ScheduledSend, context: _BatchContext, batch: _Batch, now
     if not contact.can_receive:
         batch.ended[(enrolment.Status.CANCELLED, "contact opted out", row.email_index + 1)].append(enrolment.id)
         return
-    steps = enrolment.version.steps
-    exit_at = _first_exit(steps, row, contact, context.events.get(contact.id, []), enrolment.created_at)
-    if exit_at is not None:
-        batch.ended[(Enrolment.Status.EXITED, f"condition at step {exit_at}", exit_at)].append(enrolment.id)
+    steps, facts = enrolment.version.steps, context.facts.facts(enrolment, contact, now)
+    matched = first_exit_condition(enrolment.version.exit_conditions, facts)
+    if matched is not None:
+        reason = exit_reason(matched, enrolment.version.exit_conditions)
+        batch.ended[(Enrolment.Status.EXITED, reason, row.resume_index + 1)].append(enrolment.id)
         return
-    batch.sends.append(_build_send(row, sequence, enrolment, contact, context))
-    upcoming = next_email(steps, row.email_index + 1, now)
+    where = walk(steps, row.resume_index, lambda condition: condition_holds(condition, facts))
+    if where.kind == "exit":
+        batch.ended[(Enrolment.Status.EXITED, f"condition at step {where.index + 1}", where.index + 1)].append(
+            enrolment.id
+        )
+        return
+    if where.kind == "email":
+        batch.sends.append(_build_send(row, where.index, sequence, enrolment, contact, context))
+        _schedule_from(where.index + 1, row, enrolment, steps, context, batch, now)
+    else:  # "wait" after a jump, or "end"
+        _schedule_from(where.index, row, enrolment, steps, context, batch, now)
+
+
+def _schedule_from(
+    start: int,
+    row: ScheduledSend,
+    enrolment: Enrolment,
+    steps: list[Step],
+    context: _BatchContext,
+    batch: _Batch,
+    now: datetime,
+) -> None:
+    upcoming = next_email(steps, start, now)
     if upcoming is None:
         batch.ended[(Enrolment.Status.COMPLETED, "", len(steps))].append(enrolment.id)
         return
@@ -149,18 +168,27 @@ def _dispatch_row(row: ScheduledSend, context: _BatchContext, batch: _Batch, now
 
 
 def _build_send(
-    row: ScheduledSend, sequence: Sequence, enrolment: Enrolment, contact: Contact, context: _BatchContext
+    row: ScheduledSend, index: int, sequence: Sequence, enrolment: Enrolment, contact: Contact, context: _BatchContext
 ) -> NewSend:
-    origin = SendOrigin(source=Send.Source.SEQUENCE, source_id=sequence.slug, step=row.step, enrolment_id=enrolment.id)
-    template = context.templates.get((row.organisation_id, row.template_slug))
+    """The send of the email step at `index` (the one the row planned, unless a jump led elsewhere)."""
+    steps = enrolment.version.steps if enrolment.version else []
+    slug = steps[index]["template"] if index != row.email_index else row.template_slug
+    origin = SendOrigin(
+        source=Send.Source.SEQUENCE,
+        source_id=sequence.slug,
+        step=email_number(steps, index),
+        enrolment_id=enrolment.id,
+        scheduled_id=row.id,
+    )
+    template = context.templates.get((row.organisation_id, slug))
     refusal = sequence.organisation.sending_refusal(contact.email)
     if refusal is not None:
         # As for POST /api/send: a paused (or sandboxed) organisation's mail is refused, and the log says so.
         return send_build_rejected(
             organisation=sequence.organisation,
             contact=contact,
-            template_slug=row.template_slug,
-            template_name=template.name if template else row.template_slug,
+            template_slug=slug,
+            template_name=template.name if template else slug,
             subject=template.subject if template else "",
             reason=refusal,
             origin=origin,
@@ -169,10 +197,10 @@ def _build_send(
         return send_build_rejected(
             organisation=sequence.organisation,
             contact=contact,
-            template_slug=row.template_slug,
-            template_name=row.template_slug,
+            template_slug=slug,
+            template_name=slug,
             subject="",
-            reason=f"Template '{row.template_slug}' was deleted after the contact was enrolled.",
+            reason=f"Template '{slug}' was deleted after the contact was enrolled.",
             origin=origin,
         )
     try:
@@ -191,25 +219,6 @@ def _build_send(
         )
 
 
-def _first_exit(
-    steps: list[dict[str, Any]],
-    row: ScheduledSend,
-    contact: Contact,
-    events: list[tuple[str, datetime]],
-    since: datetime,
-) -> int | None:
-    """The 1-based step of the condition that ends the enrolment before this email, if any."""
-    names = {name for name, at in events if at >= since}
-    for index in range(row.resume_index, row.email_index):
-        step = steps[index]
-        if step["type"] != "condition":
-            continue
-        holds = condition_holds(step, contact=contact, event_names=names)
-        if step["onTrue" if holds else "onFalse"] == "exit":
-            return index + 1
-    return None
-
-
 def _write(batch: _Batch) -> None:
     ScheduledSend.objects.filter(pk__in=batch.done).delete()
     if batch.held:
@@ -225,12 +234,5 @@ def _write(batch: _Batch) -> None:
         )
 
 
-def _emails(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _emails(steps: list[Step]) -> list[EmailStep]:
     return [step for step in steps if step["type"] == "email"]
-
-
-def _has_event_condition(enrolment: Enrolment | None, row: ScheduledSend) -> bool:
-    if enrolment is None or enrolment.version is None:
-        return False
-    steps = enrolment.version.steps[row.resume_index : row.email_index]
-    return any(step["type"] == "condition" and step["property"].startswith("event.") for step in steps)

@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from kraiter.api.filters import EnumFilter
-from scheduling.models import ScheduledSend, Sequence
+from scheduling.models import Enrolment, ScheduledSend, Sequence
 
 
 class SequenceFilter(django_filters.FilterSet):
@@ -25,3 +25,11 @@ class ScheduledSendFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet[ScheduledSend], name: str, value: str) -> QuerySet[ScheduledSend]:
         return queryset if value == "pending" else queryset.none()
+
+
+class EnrolmentFilter(django_filters.FilterSet):
+    status = EnumFilter(choices=list(Enrolment.Status.values))
+
+    class Meta:
+        model = Enrolment
+        fields: list[str] = []

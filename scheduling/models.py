@@ -18,8 +18,12 @@ class Sequence(models.Model):
     slug = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    definition = models.TextField(help_text="As the client wrote it (YAML).")
-    triggers = models.JSONField(default=list, blank=True, help_text="Event names that enrol a contact.")
+    # As the client wrote it: YAML text, or (definition_json) the object it sent.
+    definition = models.TextField(help_text="YAML, or the JSON object as text.")
+    definition_json = models.JSONField(null=True, blank=True)
+    triggers = models.JSONField(
+        default=list, blank=True, help_text="[{event, conditions?}]: the events that enrol a contact."
+    )
     # The current version; every definition change makes a new one (SequenceVersion).
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -45,7 +49,9 @@ class SequenceVersion(models.Model):
 
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    steps = models.JSONField()
+    steps = models.JSONField()  # scheduling.definition.Step, jumps resolved to step indexes
+    # Conditions (scheduling.conditions) that end an enrolment whenever one matches.
+    exit_conditions = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,6 +103,9 @@ class Enrolment(models.Model):
                 name="enrolment_contact_ended_idx",
                 condition=models.Q(ended_at__isnull=False),
             ),
+            # A sequence's enrolments through the API, newest first, all or of one status.
+            models.Index(fields=["sequence", "-id"], name="enrolment_sequence_idx"),
+            models.Index(fields=["sequence", "status", "-id"], name="enrolment_sequence_status_idx"),
             # The healer's search for active enrolments with nothing scheduled (few rows: partial).
             models.Index(fields=["updated_at"], name="enrolment_active_idx", condition=models.Q(status="active")),
         ]

@@ -5,7 +5,7 @@ from kraiter.api.ids import require_id
 from kraiter.api.pagination import of_organisation
 from kraiter.errors import NotFound
 from kraiter.models import Organisation
-from scheduling.models import ScheduledSend, Sequence
+from scheduling.models import Enrolment, ScheduledSend, Sequence
 
 
 def sequence_list(*, organisation: Organisation) -> QuerySet[Sequence]:
@@ -35,3 +35,15 @@ def scheduled_send_get(*, organisation: Organisation, scheduled_id: str) -> Sche
     if scheduled is None:
         raise NotFound(f"No scheduled send {scheduled_id} (it may have been sent or cancelled).")
     return scheduled
+
+
+def enrolment_list(*, organisation: Organisation) -> QuerySet[Enrolment]:
+    return of_organisation(Enrolment.objects.all(), organisation).select_related("contact", "version")
+
+
+def enrolment_get(*, organisation: Organisation, sequence: Sequence, enrolment_id: str) -> Enrolment:
+    require_id(enrolment_id, "enr")
+    enrolment = enrolment_list(organisation=organisation).filter(sequence=sequence, pk=enrolment_id).first()
+    if enrolment is None:
+        raise NotFound(f"No enrolment {enrolment_id} in sequence '{sequence.slug}'.")
+    return enrolment

@@ -3,16 +3,38 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from kraiter.api.fields import EmailAddressField, PrefixedIdField, SlugField, StrictCharField, TimestampField
-from scheduling.models import ScheduledSend
+from kraiter.api.fields import (
+    EmailAddressField,
+    NullableTimestampField,
+    PrefixedIdField,
+    SlugField,
+    StrictCharField,
+    TimestampField,
+)
+from scheduling.models import Enrolment, ScheduledSend, Sequence
+
+
+class TriggerSerializer(serializers.Serializer):
+    event = serializers.CharField(help_text="The event's name (custom, or a system one such as email.clicked).")
+    conditions = serializers.JSONField(
+        required=False, help_text="Conditions the contact (and the event) must match (scheduling.conditions)."
+    )
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "object"}], "description": "The definition as it was sent: YAML or JSON."}
+)
+class StoredDefinitionField(serializers.Field):
+    def to_representation(self, sequence: Sequence) -> Any:
+        return sequence.definition_json if sequence.definition_json is not None else sequence.definition
 
 
 class SequenceSerializer(serializers.Serializer):
     id = serializers.CharField(source="slug")
     name = serializers.CharField()
-    status = serializers.ChoiceField(choices=["draft", "active", "paused"])
-    definition = serializers.CharField(help_text="The YAML definition as given.")
-    triggers = serializers.ListField(child=serializers.CharField(), help_text="Event names that enrol a contact.")
+    status = serializers.ChoiceField(choices=Sequence.Status.choices)
+    definition = StoredDefinitionField(source="*")
+    triggers = TriggerSerializer(many=True, help_text="The events that enrol a contact.")
     createdAt = TimestampField(source="created_at")
     updatedAt = TimestampField(source="updated_at")
 
@@ -35,11 +57,28 @@ class DefinitionField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "An event name: short for {event: <name>}."},
+            {"$ref": "#/components/schemas/Trigger"},
+        ]
+    }
+)
+class TriggerInputField(serializers.Field):
+    """A trigger as a client writes it; the definition parser validates it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, (str, dict)):
+            raise serializers.ValidationError("A trigger is an event name or {event, conditions?}.")
+        return data
+
+
 class SequencePutSerializer(serializers.Serializer):
     id = SlugField(required=False, help_text="Must equal the id in the path.")
     name = StrictCharField(max_length=200)
     definition = DefinitionField()
-    triggers = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=50)
+    triggers = serializers.ListField(child=TriggerInputField(), required=False, max_length=50)
 
 
 class EnrolSerializer(serializers.Serializer):
@@ -56,8 +95,13 @@ class EnrolmentSerializer(serializers.Serializer):
     id = serializers.CharField()
     sequenceId = serializers.CharField(source="sequence_slug")
     contactId = serializers.CharField(source="contact_id")
-    status = serializers.ChoiceField(choices=["active", "completed", "exited", "cancelled"])
+    email = serializers.CharField(source="contact.email")
+    status = serializers.ChoiceField(choices=Enrolment.Status.choices)
     currentStep = serializers.IntegerField(source="current_step", help_text="1-based position in the steps.")
+    version = serializers.IntegerField(source="version.number", allow_null=True, default=None)
+    enrolledAt = TimestampField(source="created_at")
+    endedAt = NullableTimestampField(source="ended_at")
+    endedReason = serializers.CharField(source="ended_reason", help_text="Empty while active.")
     createdAt = TimestampField(source="created_at")
 
 

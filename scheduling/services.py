@@ -1,10 +1,10 @@
 """The only writers of sequences, enrolments and scheduled sends (the dispatcher aside)."""
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-import yaml
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -13,7 +13,8 @@ from contacts.services import contact_resolve
 from kraiter.api.fields import format_timestamp
 from kraiter.errors import Conflict, InvalidInput, Unprocessable
 from kraiter.models import Organisation
-from scheduling.definition import Definition, DefinitionError, parse_definition
+from scheduling.conditions import Condition, Facts, condition_holds, describe
+from scheduling.definition import Definition, DefinitionError, Step, parse_definition
 from scheduling.models import Enrolment, ScheduledSend, Sequence, SequenceVersion
 from scheduling.plan import NextEmail, next_email
 from sends.models import Send
@@ -21,11 +22,13 @@ from templates_app.models import Template
 
 
 def sequence_upsert(
-    *, organisation: Organisation, slug: str, name: str, definition: Any, triggers: list[str] | None = None
+    *, organisation: Organisation, slug: str, name: str, definition: Any, triggers: list[Any] | None = None
 ) -> tuple[Sequence, bool]:
     """Creates (as draft) or replaces a sequence; (sequence, created). A changed definition is a
-    new version: contacts already enrolled finish the version they started."""
-    source = definition if isinstance(definition, str) else yaml.safe_dump(definition, sort_keys=False)
+    new version: contacts already enrolled finish the version they started. The definition is
+    kept as the client sent it (YAML text, or a JSON object), and returned so."""
+    as_object = definition if isinstance(definition, dict) else None
+    source = definition if isinstance(definition, str) else json.dumps(definition, sort_keys=True)
     try:
         parsed = parse_definition(definition, extra_triggers=triggers)
     except DefinitionError as exc:
@@ -44,7 +47,12 @@ def sequence_upsert(
                 try:
                     with transaction.atomic():
                         sequence = Sequence.objects.create(
-                            organisation=organisation, slug=slug, name=name, definition=source, triggers=parsed.triggers
+                            organisation=organisation,
+                            slug=slug,
+                            name=name,
+                            definition=source,
+                            definition_json=as_object,
+                            triggers=parsed.triggers,
                         )
                 except IntegrityError:
                     continue  # created concurrently: replace it instead, as template_upsert does
@@ -52,6 +60,7 @@ def sequence_upsert(
                 return sequence, True
             changed = sequence.definition != source or sequence.triggers != parsed.triggers
             sequence.name, sequence.definition, sequence.triggers = name, source, parsed.triggers
+            sequence.definition_json = as_object
             if changed:
                 sequence.version += 1
                 _new_version(sequence, parsed)
@@ -168,15 +177,15 @@ def enrolments_heal_stuck(*, now: datetime | None = None, limit: int = 500) -> i
     return len(stuck)
 
 
-def _index_after_last_email_sent(enrolment: Enrolment, steps: list[dict[str, Any]]) -> int:
-    last_step = Send.objects.filter(enrolment_id=enrolment.id).order_by("-step").values_list("step", flat=True).first()
+def _index_after_last_email_sent(enrolment: Enrolment, steps: list[Step]) -> int:
+    last_step = Send.objects.filter(enrolment_id=enrolment.id).order_by("-id").values_list("step", flat=True).first()
     if not last_step:
         return 0
     emails = [index for index, step in enumerate(steps) if step["type"] == "email"]
     return emails[min(last_step, len(emails)) - 1] + 1
 
 
-def enrolment_schedule_next(*, enrolment: Enrolment, steps: list[dict[str, Any]], start: int, base: datetime) -> None:
+def enrolment_schedule_next(*, enrolment: Enrolment, steps: list[Step], start: int, base: datetime) -> None:
     """Writes the enrolment's next ScheduledSend from step `start` on, or completes it."""
     upcoming = next_email(steps, start, base)
     if upcoming is None:
@@ -210,6 +219,21 @@ def enrolment_end(*, enrolment: Enrolment, status: str, at_step: int | None = No
     Enrolment.objects.filter(pk=enrolment.pk, status=Enrolment.Status.ACTIVE).update(**fields)
 
 
+def enrolment_exit(*, enrolment: Enrolment, reason: str, status: str = Enrolment.Status.EXITED) -> bool:
+    """Ends an active enrolment now (an exit condition matched, or the API took the contact out):
+    its pending scheduled send is cancelled with it. False when it had ended already."""
+    with transaction.atomic():
+        # The scheduled send first, the enrolment second: the order the dispatcher locks them in
+        # (the other order deadlocks with a batch that holds this row).
+        ScheduledSend.objects.filter(enrolment_id=enrolment.pk).delete()
+        ended = Enrolment.objects.filter(pk=enrolment.pk, status=Enrolment.Status.ACTIVE).update(
+            status=status, ended_reason=reason[:200], **_ended_now()
+        )
+        if ended:  # a batch that committed while we waited may have scheduled the next email
+            ScheduledSend.objects.filter(enrolment_id=enrolment.pk).delete()
+    return bool(ended)
+
+
 def scheduled_send_cancel(*, scheduled: ScheduledSend, reason: str = "scheduled send cancelled") -> None:
     """Cancels one scheduled email; its enrolment ends as cancelled (no later step is sent)."""
     with transaction.atomic():
@@ -240,7 +264,19 @@ def templates_used_by_active_sequences(*, organisation: Organisation, slugs: Ite
 
 
 def _new_version(sequence: Sequence, parsed: Definition) -> None:
-    SequenceVersion.objects.create(sequence=sequence, number=sequence.version, steps=parsed.steps)
+    SequenceVersion.objects.create(
+        sequence=sequence, number=sequence.version, steps=parsed.steps, exit_conditions=parsed.exit_conditions
+    )
+
+
+def first_exit_condition(exits: list[Condition], facts: Facts) -> int | None:
+    """The index of the first exit condition the contact matches, or None."""
+    return next((index for index, condition in enumerate(exits) if condition_holds(condition, facts)), None)
+
+
+def exit_reason(index: int, exits: list[Condition] | None = None) -> str:
+    text = f"exit condition {index + 1}"
+    return f"{text}: {describe(exits[index])}"[:200] if exits else text
 
 
 def _missing_templates(organisation: Organisation, slugs: Iterable[str]) -> list[str]:

@@ -10,7 +10,8 @@ from kraiter.api.pagination import CursorKey, id_key, parse_limit, timestamp_key
 from kraiter.api.schema import errors
 from kraiter.api.views import PAGE_PARAMETER_NAMES, PAGE_PARAMETERS, ApiViewSet, paginated
 from scheduling import selectors, services
-from scheduling.filters import ScheduledSendFilter, SequenceFilter
+from scheduling.filters import EnrolmentFilter, ScheduledSendFilter, SequenceFilter
+from scheduling.models import Enrolment
 from scheduling.serializers import (
     EnrolmentSerializer,
     EnrolSerializer,
@@ -88,6 +89,64 @@ class SequenceViewSet(ApiViewSet):
             email=body.validated_data.get("email"),
         )
         return Response(EnrolmentSerializer(enrolment).data, status=201)
+
+
+# Newest first.
+ENROLMENT_ORDER = [id_key("enr")]
+
+
+class EnrolmentViewSet(ApiViewSet):
+    @extend_schema(
+        operation_id="sequence_enrolments_list",
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, enum=list(Enrolment.Status.values))],
+        responses={200: paginated(EnrolmentSerializer)},
+    )
+    def list(self, request: Request, pk: str) -> Response:
+        """The sequence's enrolments, newest first."""
+        sequence = selectors.sequence_get(organisation=self.organisation, sequence_id=pk)
+        queryset = selectors.enrolment_list(organisation=self.organisation).filter(sequence=sequence)
+        queryset, filters = self.filtered(EnrolmentFilter, queryset)
+        return self.page(queryset, EnrolmentSerializer, keys=ENROLMENT_ORDER, filters=filters)
+
+    @extend_schema(operation_id="sequence_enrolment_retrieve", responses={200: EnrolmentSerializer})
+    def retrieve(self, request: Request, pk: str, enrolment_id: str) -> Response:
+        """One of the sequence's enrolments."""
+        return Response(EnrolmentSerializer(self._enrolment(pk, enrolment_id)).data)
+
+    @extend_schema(operation_id="sequence_enrolment_exit", request=None, responses={200: EnrolmentSerializer})
+    def exit(self, request: Request, pk: str, enrolment_id: str) -> Response:
+        """Takes the contact out of the sequence: the enrolment ends `exited`, its pending email is
+        cancelled. Ending one that has ended already changes nothing."""
+        return Response(EnrolmentSerializer(self._exit(pk, enrolment_id)).data)
+
+    @extend_schema(operation_id="sequence_enrolment_destroy", request=None, responses={200: EnrolmentSerializer})
+    def destroy(self, request: Request, pk: str, enrolment_id: str) -> Response:
+        """The same as POST .../exit: the enrolment is kept, ended `exited` (200 with it)."""
+        return Response(EnrolmentSerializer(self._exit(pk, enrolment_id)).data)
+
+    def _enrolment(self, pk: str, enrolment_id: str) -> Enrolment:
+        sequence = selectors.sequence_get(organisation=self.organisation, sequence_id=pk)
+        return selectors.enrolment_get(organisation=self.organisation, sequence=sequence, enrolment_id=enrolment_id)
+
+    def _exit(self, pk: str, enrolment_id: str) -> Enrolment:
+        enrolment = self._enrolment(pk, enrolment_id)
+        services.enrolment_exit(enrolment=enrolment, reason="taken out through the API")
+        enrolment.refresh_from_db()
+        return enrolment
+
+
+class ContactEnrolmentViewSet(ApiViewSet):
+    @extend_schema(
+        operation_id="contacts_enrolments_list",
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, enum=list(Enrolment.Status.values))],
+        responses={200: paginated(EnrolmentSerializer)},
+    )
+    def list(self, request: Request, contact_id: str) -> Response:
+        """The contact's enrolments in every sequence, newest first."""
+        contact = contact_get(organisation=self.organisation, contact_id=contact_id)
+        queryset = selectors.enrolment_list(organisation=self.organisation).filter(contact=contact)
+        queryset, filters = self.filtered(EnrolmentFilter, queryset)
+        return self.page(queryset, EnrolmentSerializer, keys=ENROLMENT_ORDER, filters=filters)
 
 
 class ScheduledSendViewSet(ApiViewSet):

@@ -72,8 +72,10 @@ class Send(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.TRANSACTIONAL)
     source_id = models.CharField(max_length=64, null=True, blank=True)  # the sequence's id
     step = models.PositiveSmallIntegerField(null=True, blank=True)
-    # The sequence enrolment this send belongs to (scheduling owns enrolments; no FK upwards).
+    # The sequence enrolment this send belongs to, and the scheduled send it was made from
+    # (scheduling owns both; no FK upwards).
     enrolment_id = PrefixedIdField(prefix="enr", null=True, blank=True)
+    scheduled_id = PrefixedIdField(prefix="sch", null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -137,6 +139,12 @@ class Send(models.Model):
                 )
                 for field in ("sent_at", "delivered_at", "opened_at", "clicked_at", "bounced_at", "complained_at")
             ],
+            # An enrolment's sends, latest first: conditions on "the previous email", the healer.
+            models.Index(
+                fields=["enrolment_id", "-id"],
+                name="send_enrolment_idx",
+                condition=models.Q(enrolment_id__isnull=False),
+            ),
             # The delivery sweeper: queued sends whose lease expired or that nobody picked up.
             # Partial: only the few queued rows are in it.
             models.Index(
@@ -146,11 +154,12 @@ class Send(models.Model):
             ),
         ]
         constraints = [
-            # Exactly one send per enrolment step, whatever the dispatcher does.
+            # Exactly one send per scheduled send, whatever the dispatcher does. (Not per enrolment
+            # step: a sequence whose jumps loop back, through a delay, sends a step again.)
             models.UniqueConstraint(
-                fields=["enrolment_id", "step"],
-                name="send_enrolment_step_uniq",
-                condition=models.Q(enrolment_id__isnull=False),
+                fields=["scheduled_id"],
+                name="send_scheduled_uniq",
+                condition=models.Q(scheduled_id__isnull=False),
             ),
         ]
 

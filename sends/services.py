@@ -43,6 +43,7 @@ class SendOrigin:
     source_id: str | None = None
     step: int | None = None
     enrolment_id: str | None = None
+    scheduled_id: str | None = None  # the scheduled send it came from: at most one send each
 
 
 TRANSACTIONAL = SendOrigin()
@@ -104,6 +105,7 @@ def _send_row(
         source_id=origin.source_id,
         step=origin.step,
         enrolment_id=origin.enrolment_id,
+        scheduled_id=origin.scheduled_id,
         created_at=timezone.now(),
     )
 

@@ -140,6 +140,37 @@ def test_sequence_page_shows_steps_and_enrolment_counts(staff, world):
     assert sequence.status == "paused" and ScheduledSend.objects.get().held
 
 
+def test_a_sequence_page_reads_its_conditions_jumps_and_exits(staff, api, templates_for_sequence):
+    from scheduling.models import Sequence
+
+    definition = """
+trigger: {event: signed_up, conditions: [{property: contact.properties.plan, operator: equals, value: pro}]}
+exitConditions: [{property: event.purchased, operator: exists}]
+steps:
+  - {id: hello, send: welcome}
+  - delay: 2d
+  - {action: condition, property: event.email.opened, operator: notExists, send: previous, onTrue: hello}
+"""
+    assert api.put("/api/sequences/nudges", {"name": "Nudges", "definition": definition}).status_code == 201
+    page = staff.get(f"/admin/scheduling/sequence/{Sequence.objects.get().pk}/change/").content.decode()
+    assert "2. wait 2 day(s)" in page
+    assert "3. if event.email.opened notExists: on true go to step 1, on false continue" in page
+    assert "exit when event.purchased exists" in page
+
+
+def test_an_event_page_says_why_a_trigger_did_not_enrol(staff, api, templates_for_sequence):
+    from scheduling.reactions import react_until_idle
+
+    definition = "trigger: {event: signed_up, conditions: [{property: contact.properties.plan, operator: equals, value: pro}]}\nsteps: [{send: welcome}]"
+    api.put("/api/sequences/pro-only", {"name": "Pro only", "definition": definition})
+    api.post("/api/sequences/pro-only/activate")
+    api.post("/api/events", {"name": "signed_up", "email": "free@example.com"})
+    assert "not read yet" in staff.get("/admin/contacts/event/").content.decode()
+    react_until_idle()
+    listing = staff.get("/admin/contacts/event/").content.decode()
+    assert "pro-only: not enrolled, its trigger&#x27;s conditions do not hold" in listing
+
+
 def test_a_template_page_shows_it_rendered(staff, templates_for_sequence):
     page = staff.get(f"/admin/templates_app/template/{templates_for_sequence.pk}/change/").content.decode()
     assert "srcdoc=" in page and "Hi " in page

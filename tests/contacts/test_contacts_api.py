@@ -216,3 +216,13 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(api, path):
     assert response.status_code == 400
     unknown = path.split("?")[1].split("=")[0]
     assert f"Unknown query parameter '{unknown}'" in response.json()["error"]["message"]
+
+
+def test_a_property_change_is_a_contact_updated_event_and_the_name_is_reserved(api):
+    contact = api.post("/api/contacts", {"email": "changes@example.com", "properties": {"plan": "free", "n": 1}}).json()
+    api.patch(f"/api/contacts/{contact['id']}", {"properties": {"plan": "pro", "n": 1, "seats": 3}})
+    api.patch(f"/api/contacts/{contact['id']}", {"properties": {"plan": "pro"}})  # no change: no event
+    events = api.get(f"/api/events?contactId={contact['id']}").json()["data"]
+    assert [(e["name"], e["properties"]) for e in events] == [("contact.updated", {"changed": ["plan", "seats"]})]
+    refused = api.post("/api/events", {"name": "contact.updated", "contactId": contact["id"]})
+    assert refused.status_code == 400 and "reserved" in refused.json()["error"]["message"]

@@ -114,6 +114,26 @@ CASES: dict[str, list[Attempt]] = {
         Attempt("POST", "/api/sequences/acme-onboarding/enrol", 404, {"email": "x@globex.example"}),
         Attempt("POST", "/api/sequences/globex-drip/enrol", 404, {"contactId": "{contact}"}),
     ],
+    "GET sequence-enrolments": [
+        Attempt("GET", "/api/sequences/acme-onboarding/enrolments", 404),
+        Attempt("GET", "/api/sequences/globex-drip/enrolments", 200),
+    ],
+    "GET sequence-enrolment": [
+        Attempt("GET", "/api/sequences/acme-onboarding/enrolments/{enrolment}", 404),
+        Attempt("GET", "/api/sequences/globex-drip/enrolments/{enrolment}", 404),
+    ],
+    "DELETE sequence-enrolment": [
+        Attempt("DELETE", "/api/sequences/acme-onboarding/enrolments/{enrolment}", 404),
+        Attempt("DELETE", "/api/sequences/globex-drip/enrolments/{enrolment}", 404),
+    ],
+    "POST sequence-enrolment-exit": [
+        Attempt("POST", "/api/sequences/acme-onboarding/enrolments/{enrolment}/exit", 404),
+        Attempt("POST", "/api/sequences/globex-drip/enrolments/{enrolment}/exit", 404),
+    ],
+    "GET contact-enrolments": [
+        Attempt("GET", "/api/contacts/{contact}/enrolments", 404),
+        Attempt("GET", "/api/contacts/ceo@acme.example/enrolments", 404),
+    ],
     "GET scheduled-list": [Attempt("GET", "/api/scheduled", 200)],
     "GET scheduled-detail": [Attempt("GET", "/api/scheduled/{scheduled}", 404)],
     "DELETE scheduled-detail": [Attempt("DELETE", "/api/scheduled/{scheduled}", 404)],
@@ -149,9 +169,10 @@ def acme(api, other_api):
         "send": send.id,
         "scheduled": ScheduledSend.objects.get(contact=contact).id,
         "key": key.id,
+        "enrolment": enrolment["id"],
     }
     secrets = [
-        *ids.values(), enrolment["id"], key.key_prefix, "Acme secret subject", "acme-secret-plan", "Acme",
+        *ids.values(), key.key_prefix, "Acme secret subject", "acme-secret-plan", "Acme",
         "acme_secret_event", "vip@acme.example",
     ]  # fmt: skip
     return SimpleNamespace(organisation=organisation, ids=ids, secrets=secrets)

@@ -38,7 +38,7 @@ steps:
 def test_long_and_short_forms_parse_to_the_same_structure():
     assert parse_definition(LONG) == parse_definition(SHORT)
     definition = parse_definition(LONG)
-    assert definition.triggers == ["signed_up"] and definition.templates == ["welcome-email", "getting-started"]
+    assert definition.trigger_events == ["signed_up"] and definition.templates == ["welcome-email", "getting-started"]
     assert definition.steps[1] == {"type": "delay", "seconds": 86400}
     assert definition.steps[2]["onFalse"] == "continue"
 
@@ -63,7 +63,7 @@ def test_bad_durations(text):
 
 def test_triggers_from_the_body_join_the_definitions():
     definition = parse_definition("steps: [{send: a}]", extra_triggers=["trial_started"])
-    assert definition.triggers == ["trial_started"]
+    assert definition.triggers == [{"event": "trial_started"}]
     assert parse_definition("trigger: {api: true}\nsteps: [{send: a}]").triggers == []
 
 
@@ -98,13 +98,13 @@ def test_triggers_from_the_body_join_the_definitions():
         ),
         (
             "steps: [{send: a}, {action: condition, property: contact.properties.n, operator: exists, onTrue: stop}]",
-            "'onTrue' must be exit or continue",
+            "step 2: 'onTrue' must be exit, continue, or a step's id or number: no step 'stop'",
         ),
         (
-            "steps: [{send: a}, {action: condition, property: event.paid, operator: equals, value: 1}]",
-            "exists or notExists",
+            "steps: [{send: a}, {action: condition, property: event.paid, operator: contains, value: 1}]",
+            "step 2: an event condition uses exists, notExists or a count comparison",
         ),
-        ("trigger: {event: 'bad name!'}\nsteps: [{send: a}]", "trigger.event"),
+        ("trigger: {event: 'bad name!'}\nsteps: [{send: a}]", "trigger 1: 'bad name!' is not a valid event name"),
         ("steps: [{send: a}]\nschedule: daily", "unknown top-level"),
         ("steps: [{}]", "step 1: each step must be a mapping"),
         ("steps: [{action: null}]", "step 1: missing 'action'"),
@@ -176,7 +176,7 @@ CONDITION = "steps: [{send: a}, {action: condition, property: contact.properties
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("2025-01-01", "'steps[1].value' is a date, not text, a number, a list or a map"),
+        ("!!timestamp 2025-01-01", "'steps[1].value' is a date, not text, a number, a list or a map"),
         (".nan", "'steps[1].value' is not a finite number"),
         ("!!binary aGVsbG8=", "'steps[1].value' is a bytes"),
         ("!!set {a, b}", "'steps[1].value' is a set"),
@@ -190,3 +190,16 @@ def test_values_a_json_column_cannot_hold_are_refused_with_where(value, message)
     with pytest.raises(DefinitionError) as caught:
         parse_definition(CONDITION % value)
     assert message in str(caught.value)
+
+
+def test_a_condition_about_the_previous_email_is_a_condition_not_a_short_send():
+    # `send: previous` inside a condition step is the condition's own field
+    definition = parse_definition(
+        "steps:\n  - send: a\n  - {action: condition, property: event.email.opened, operator: exists, send: previous}"
+    )
+    assert definition.steps[1]["type"] == "condition"
+    assert definition.steps[1]["condition"] == {
+        "property": "event.email.opened",
+        "operator": "exists",
+        "send": "previous",
+    }

@@ -264,14 +264,16 @@ def test_a_dispatcher_that_dies_mid_batch_leaves_nothing_half_done(api, onboardi
     assert Send.objects.count() == 3 and ScheduledSend.objects.count() == 3
 
 
-def test_the_database_refuses_a_second_send_for_an_enrolment_step(api, onboarding, timeline):
+def test_the_database_refuses_a_second_send_for_a_scheduled_send(api, onboarding, timeline):
     enrol(api, "once@example.com")
     timeline.run()
     send = Send.objects.get()
+    assert send.scheduled_id.startswith("sch_")  # the scheduled send it was made from (now gone)
     with pytest.raises(IntegrityError), transaction.atomic():
         Send.objects.create(
             organisation=send.organisation, contact=send.contact, email=send.email, template_slug="x",
             template_name="x", subject="x", enrolment_id=send.enrolment_id, step=send.step,
+            scheduled_id=send.scheduled_id,
         )  # fmt: skip
 
 
