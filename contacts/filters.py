@@ -2,9 +2,11 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
+from contacts.events import EVENT_NAME, EVENT_NAME_RULE
 from contacts.models import Contact, Event
 from kraiter.api.filters import PrefixedIdFilter, StrictBooleanFilter, TimestampFilter
 from kraiter.emails import email_lookup_key, normalise_email
@@ -37,7 +39,9 @@ class ContactFilter(django_filters.FilterSet):
 class EventFilter(django_filters.FilterSet):
     contactId = PrefixedIdFilter(field_name="contact_id", prefix="cnt")
     email = django_filters.CharFilter(method="filter_email", max_length=254, validators=[check_email])
-    name = django_filters.CharFilter(max_length=100)
+    name = django_filters.CharFilter(
+        max_length=100, validators=[RegexValidator(f"^{EVENT_NAME.pattern}$", EVENT_NAME_RULE)]
+    )
     # When the event happened (its timestamp): from inclusive, to exclusive.
     from_ = TimestampFilter(field_name="timestamp", lookup_expr="gte")
     to = TimestampFilter(field_name="timestamp", lookup_expr="lt")

@@ -48,8 +48,8 @@ class EventCreateSerializer(serializers.Serializer):
 
     def validate(self, data: dict) -> dict:
         name = data.pop("event", None)
-        if "name" in data and name is not None and data["name"] != name:
-            raise serializers.ValidationError({"name": ["Give the name once: name and event differ."]})
+        if "name" in data and name is not None:
+            raise serializers.ValidationError({"name": ["Give the name once, as name or as event."]})
         data["name"] = data.get("name", name)
         if data["name"] is None:
             raise serializers.ValidationError({"name": ["This field is required."]})

@@ -311,7 +311,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
-    "ENUM_NAME_OVERRIDES": {},
+    "OAS_VERSION": "3.1.0",  # JSON Schema 2020-12: propertyNames, type lists
+    # One name per set of values, wherever it appears (a generated client gets one enum class each).
+    "ENUM_NAME_OVERRIDES": {
+        "SendStatus": "sends.models.Send.Status",
+        "SendSource": "sends.models.Send.Source",
+        "SequenceStatus": "scheduling.models.Sequence.Status",
+        "EnrolmentStatus": "scheduling.models.Enrolment.Status",
+        "SendingStatus": "kraiter.models.Organisation.SendingStatus",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "kraiter.api.openapi.postprocess"],
 }
 
 # --- static files, i18n ---------------------------------------------------------------------------

@@ -2,14 +2,14 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from contacts.views import ContactViewSet, EventViewSet
 from kraiter.api.errors import api_not_found, read_only
+from kraiter.api.schema_view import SchemaView
 from kraiter.views import ApiKeyViewSet, TenantViewSet
 from metrics.dashboard import metrics_dashboard
 from metrics.views import MetricsViewSet
@@ -42,9 +42,7 @@ _public = {
     "permission_classes": [AllowAny],
     "content_negotiation_class": DefaultContentNegotiation,
 }
-schema_view = read_only(
-    SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer], **_public)
-)
+schema_view = read_only(SchemaView.as_view(**_public))
 docs_view = read_only(SpectacularSwaggerView.as_view(url_name="api-schema", **_public))
 
 urlpatterns = [

@@ -46,7 +46,11 @@ class TenantViewSet(ApiViewSet):
 
     @extend_schema(
         request=SandboxAddressSerializer,
-        parameters=[OpenApiParameter("email", str, description="The address to remove (or give it in the body).")],
+        parameters=[
+            OpenApiParameter(
+                "email", str, required=True, description="The address to remove (a JSON body {email} is read too)."
+            )
+        ],
         responses={200: SandboxWhitelistSerializer, **errors(404)},
         operation_id="tenant_sandbox_whitelist_remove",
     )

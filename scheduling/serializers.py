@@ -124,8 +124,9 @@ class ScheduledSendSerializer(serializers.Serializer):
     def get_subject(self, scheduled: ScheduledSend) -> str:
         return scheduled.template.subject if scheduled.template else ""
 
+    @extend_schema_field({"$ref": "#/components/schemas/SendSource"})
     def get_source(self, scheduled: ScheduledSend) -> str:
-        return "sequence"
+        return "sequence"  # the send it becomes is a sequence send
 
 
 class TimelineItemSerializer(serializers.Serializer):

@@ -8,9 +8,10 @@ from kraiter.api.fields import (
     StrictBooleanField,
     TimestampField,
 )
+from sends.models import Send
 
 
-class SendRequestSerializer(serializers.Serializer):
+class SendCreateSerializer(serializers.Serializer):
     to = EmailAddressField(help_text="One address; an unknown one creates the contact.")
     templateId = SlugField(required=False, help_text="The template's id (required, or its alias `template`).")
     template = SlugField(required=False, help_text="The guides' spelling of templateId.")
@@ -21,8 +22,8 @@ class SendRequestSerializer(serializers.Serializer):
 
     def validate(self, data: dict) -> dict:
         alias = data.pop("template", None)
-        if "templateId" in data and alias is not None and alias != data["templateId"]:
-            raise serializers.ValidationError({"templateId": ["templateId and template differ; give one."]})
+        if "templateId" in data and alias is not None:
+            raise serializers.ValidationError({"templateId": ["Give the template once, as templateId or as template."]})
         data["templateId"] = data.get("templateId", alias)
         if data["templateId"] is None:
             raise serializers.ValidationError({"templateId": ["This field is required."]})
@@ -44,8 +45,8 @@ class SendSerializer(serializers.Serializer):
     templateId = serializers.CharField(source="template_slug")
     templateName = serializers.CharField(source="template_name")
     subject = serializers.CharField()
-    status = serializers.ChoiceField(choices=["queued", "sent", "delivered", "bounced", "complained", "rejected"])
-    source = serializers.ChoiceField(choices=["transactional", "sequence"])  # type: ignore[assignment]
+    status = serializers.ChoiceField(choices=Send.Status.choices)
+    source = serializers.ChoiceField(choices=Send.Source.choices)  # type: ignore[assignment]
     sourceId = serializers.CharField(source="source_id", allow_null=True)
     step = serializers.IntegerField(allow_null=True)
     sentAt = NullableTimestampField(source="sent_at")

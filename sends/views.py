@@ -13,7 +13,7 @@ from sends import selectors, services
 from sends.filters import ContactSendFilter, SendFilter
 from sends.idempotency import StoredResponse, check_idempotency_key, request_fingerprint, run_idempotently
 from sends.models import Send
-from sends.serializers import SendAcceptedSerializer, SendDetailSerializer, SendRequestSerializer, SendSerializer
+from sends.serializers import SendAcceptedSerializer, SendCreateSerializer, SendDetailSerializer, SendSerializer
 
 SEND_FILTER_PARAMETERS = [
     OpenApiParameter("status", str, enum=list(Send.Status.values)),
@@ -27,7 +27,7 @@ SEND_FILTER_PARAMETERS = [
 class SendViewSet(ApiViewSet):
     @extend_schema(
         operation_id="send_create",
-        request=SendRequestSerializer,
+        request=SendCreateSerializer,
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -45,7 +45,7 @@ class SendViewSet(ApiViewSet):
         },
     )
     def create(self, request: Request) -> Response:
-        body = SendRequestSerializer(data=request.data)
+        body = SendCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
 

@@ -62,3 +62,14 @@ def assert_matches_schema(response: Any, method: str, path: str) -> None:
     assert not errors, (
         f"{method} {path} {status} does not match the schema: {errors[0].message} at {list(errors[0].path)}"
     )
+
+
+@functools.cache
+def raw_openapi_document() -> dict[str, Any]:
+    """The schema as /api/schema/ serves it (OpenAPI 3.0)."""
+    import json
+
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiJsonRenderer
+
+    return json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))

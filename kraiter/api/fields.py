@@ -5,7 +5,6 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -29,8 +28,8 @@ def format_timestamp(value: datetime | None) -> str | None:
     """`2025-09-15T14:30:00.000Z`: UTC, milliseconds, Z."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    value = value.astimezone(UTC)  # (strftime's %Y does not pad years before 1000)
+    return f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -103,8 +102,7 @@ class PrefixedIdField(StrictCharField):
         return value
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
-class JsonObjectField(serializers.Field):
+class JsonObjectField(serializers.Field):  # its schema: kraiter/api/schema_extensions.py
     """A JSON object of bounded size (contact properties, send variables, event properties)."""
 
     default_error_messages = {

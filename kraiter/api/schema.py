@@ -45,6 +45,9 @@ _DESCRIPTIONS = {
 }
 
 
+ERROR_CODES = {status: text.split(":", 1)[0] for status, text in _DESCRIPTIONS.items()}
+
+
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     """Error responses to list in an operation's `extend_schema(responses=...)`."""
     return {code: OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS[code]) for code in codes}

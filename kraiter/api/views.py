@@ -42,6 +42,14 @@ class ApiViewSet(viewsets.ViewSet):
                 f"Unknown query parameter '{unknown[0]}'; this endpoint takes: {accepted}.",
                 details={name: ["Not a parameter of this endpoint."] for name in unknown},
             )
+        # An empty value (`?status=`) is refused rather than read as "absent": a client that
+        # builds its query from a variable it forgot to set learns so instead of getting everything.
+        empty = sorted(name for name, values in self.request.query_params.lists() if "" in values)
+        if empty:
+            raise InvalidInput(
+                f"The query parameter '{empty[0]}' is empty: give it a value or leave it out.",
+                details={name: ["Empty."] for name in empty},
+            )
 
     def filtered(self, filterset_class: type[FilterSet], queryset: QuerySet[Any]) -> tuple[QuerySet[Any], dict]:
         """Applies a list's filters from the query string; invalid values are a 400."""
