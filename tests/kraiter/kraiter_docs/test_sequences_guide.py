@@ -60,7 +60,9 @@ def mailed(email: str) -> list[str]:
 
 
 def put_and_activate(api, slug: str, definition: str, name: str | None = None) -> dict:
-    body = replay(api, "PUT", f"/api/sequences/{slug}", {"id": slug, "name": name or slug, "definition": definition}, 201)
+    body = replay(
+        api, "PUT", f"/api/sequences/{slug}", {"id": slug, "name": name or slug, "definition": definition}, 201
+    )
     assert replay(api, "POST", f"/api/sequences/{slug}/activate")["status"] == "active"
     return body
 
@@ -123,7 +125,7 @@ def test_an_event_trigger_enrols_and_an_api_trigger_does_not(api, templates, bea
 
 # GUIDE, "Delay step" and its table of duration units: 30m, 2h, 3d, 1w.
 @pytest.mark.parametrize(
-    "duration, wait",
+    ("duration", "wait"),
     [("30m", timedelta(minutes=30)), ("2h", timedelta(hours=2)), ("3d", 3 * DAY), ("1w", timedelta(weeks=1))],
 )
 def test_each_duration_unit_of_the_guide_delays_the_next_email_by_that_much(api, templates, beat, duration, wait):

@@ -112,7 +112,9 @@ def test_the_sdks_create_get_and_list(api, beat):
     assert created["triggers"] == [{"event": "signed_up"}]  # Kraiter's trigger object
     got = replay(api, "GET", "/api/sequences/seq_onboarding")
     assert (got["name"], got["status"]) == ("Onboarding Drip", "draft")
-    replay(api, "PUT", "/api/sequences/drafted", {"name": "Drafted", "definition": "steps: [{send: tmpl_welcome}]"}, 201)
+    replay(
+        api, "PUT", "/api/sequences/drafted", {"name": "Drafted", "definition": "steps: [{send: tmpl_welcome}]"}, 201
+    )
     assert [s["id"] for s in replay(api, "GET", "/api/sequences")["data"]] == ["drafted", "seq_onboarding"]
     replay(api, "POST", "/api/sequences/seq_onboarding/activate")
     assert [s["id"] for s in replay(api, "GET", "/api/sequences?status=active")["data"]] == ["seq_onboarding"]
