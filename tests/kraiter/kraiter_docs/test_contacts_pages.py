@@ -43,6 +43,8 @@ def test_create_contact_as_the_reference_prints_it(api):
 def test_the_overviews_error_list_and_authentication_shapes(api, anonymous):
     refused = replay(api, "POST", "/api/contacts", {"properties": {}}, 400)
     assert refused["error"]["message"] == "The 'email' field is required."
+    # "400 VALIDATION_ERROR: The request body or query parameters are invalid": a misspelt filter too
+    assert replay(api, "GET", "/api/contacts?serach=alice", status=400)["error"]["code"] == "VALIDATION_ERROR"
     replay(api, "POST", "/api/contacts", ALICE, 201)
     listed = replay(api, "GET", "/api/contacts")
     assert_shape(listed, {"data": [{"id": "cnt_01H...", "email": "alice@example.com"}], "nextCursor": None})

@@ -3,6 +3,7 @@ https://www.kraiter.com/docs/sdk-reference/events and https://www.kraiter.com/do
 
 from contacts.models import Contact
 from sends.models import Send
+from tests.factories import TemplateFactory
 from tests.kraiter.kraiter_docs.replay import assert_shape, replay
 
 API_REFERENCE = "https://www.kraiter.com/docs/api-reference/events"
@@ -98,3 +99,14 @@ def test_event_names_trigger_sequences_case_sensitively(api, templates, beat):
     replay(api, "POST", "/api/events", {"email": "alice@example.com", "event": "purchase.completed"}, 201)
     beat.run()
     assert list(Send.objects.values_list("email", "template_slug")) == [("alice@example.com", "welcome-email")]
+
+
+# GUIDE: "system events generated automatically when emails are sent, opened, clicked, bounced, or
+# complained about" sit beside the custom ones.
+def test_a_sent_email_is_a_system_event_of_its_contact(api, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.OUTBOX_DIR = tmp_path
+    TemplateFactory(organisation=api.organisation, slug="password-reset")
+    with django_capture_on_commit_callbacks(execute=True):  # delivery, handed to the worker on commit
+        send = replay(api, "POST", "/api/send", {"to": "alice@example.com", "templateId": "password-reset"}, 201)
+    [sent] = replay(api, "GET", "/api/events?email=alice@example.com&name=email.sent")["data"]
+    assert (sent["system"], sent["sendId"], sent["properties"]["templateId"]) == (True, send["id"], "password-reset")
