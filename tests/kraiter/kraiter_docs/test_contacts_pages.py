@@ -79,6 +79,8 @@ def test_get_and_get_by_email(api):
     assert (
         replay(api, "GET", "/api/contacts/cnt_01H8MZXK0000000000000000AB", status=404)["error"]["code"] == "NOT_FOUND"
     )
+    # The page's own `con_abc123` is neither an id of ours nor an address: 400 (docs/api.md 1, id format)
+    assert replay(api, "GET", "/api/contacts/con_abc123", status=400)["error"]["code"] == "VALIDATION_ERROR"
     assert replay(api, "GET", "/api/contacts?email=alice@example.com")["data"] == [alice]
     assert replay(api, "GET", "/api/contacts?email=ALICE@Example.com")["data"] == [alice]
     assert replay(api, "GET", "/api/contacts?email=nobody@example.com")["data"] == []
