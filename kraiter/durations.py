@@ -15,12 +15,13 @@ def cutoff_before_now(age: str) -> datetime:
     return timezone.now() - timedelta(seconds=parse_duration(age))
 
 
-def parse_duration(text: object) -> int:
-    """Seconds; ValueError for anything that is not a positive duration of at most 366 days."""
+def parse_duration(text: object, *, allow_zero: bool = False) -> int:
+    """Seconds; ValueError for anything that is not a positive duration of at most 366 days
+    (or zero, with allow_zero: the SDK writes an email step's `delay: '0d'` for "at once")."""
     if not isinstance(text, str) or not _DURATION.fullmatch(text.strip()):
         raise ValueError(f"'{text}' is not a duration (an integer and m, h, d or w; several may be combined: 1d12h)")
     seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"(\d+)([mhdw])", text))
-    if seconds <= 0:
+    if seconds <= 0 and not allow_zero:
         raise ValueError("a delay must be longer than zero")
     if seconds > MAX_SECONDS:
         raise ValueError("a delay may be at most 366 days")

@@ -38,7 +38,9 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 
 
 class SandboxWhitelistSerializer(serializers.Serializer):
-    sandboxWhitelist = serializers.ListField(source="sandbox_whitelist", child=serializers.CharField())
+    """Kraiter's SandboxWhitelistResponse: `{emails: [...]}` (the tenant object calls the list sandboxWhitelist)."""
+
+    emails = serializers.ListField(source="sandbox_whitelist", child=serializers.CharField())
 
 
 class SandboxAddressSerializer(serializers.Serializer):

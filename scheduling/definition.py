@@ -284,7 +284,7 @@ def _parse_step(raw: Any, number: int) -> tuple[Step, dict[str, Any]]:
     if kind == "email":
         step = _email(fields.get("template", fields.get("templateId")), number)
         wait = fields.get("delay", fields.get("wait"))
-        if wait is not None:
+        if wait is not None and _seconds(wait, number, allow_zero=True):  # the SDK's '0d': no wait
             step["wait"] = _seconds(wait, number)
     elif kind == "delay":
         step = {"type": "delay", "seconds": _seconds(fields.get("duration", fields.get("delay")), number)}
@@ -322,9 +322,9 @@ def _email(template: Any, number: int) -> EmailStep:
     return {"type": "email", "template": template}
 
 
-def _seconds(duration: Any, number: int) -> int:
+def _seconds(duration: Any, number: int, *, allow_zero: bool = False) -> int:
     try:
-        return parse_duration(duration)
+        return parse_duration(duration, allow_zero=allow_zero)
     except ValueError as exc:
         raise DefinitionError(str(exc), step=number) from None
 

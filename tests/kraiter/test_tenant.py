@@ -44,7 +44,7 @@ def test_an_address_taken_off_the_whitelist_is_refused_at_delivery(sandboxed, se
     with mock.patch("sends.services.send_enqueue_delivery"):
         send_id = api.post("/api/send", {"to": "me@example.com", "templateId": "hello"}).json()["id"]
     removed = api.delete("/api/tenant/sandbox-whitelist?email=me@example.com")
-    assert removed.status_code == 200 and removed.json()["sandboxWhitelist"] == []
+    assert removed.status_code == 200 and removed.json()["emails"] == []
     assert delivery.deliver_send(send_id).outcome == "rejected"
     assert "sandbox" in Send.objects.get(pk=send_id).rejection_reason and not list(tmp_path.iterdir())
 
@@ -64,12 +64,12 @@ def test_sequence_mail_of_a_sandboxed_tenant_goes_only_to_the_whitelist(sandboxe
 def test_the_whitelist_api(sandboxed):
     api = sandboxed
     listed = api.get("/api/tenant/sandbox-whitelist")
-    assert listed.status_code == 200 and listed.json() == {"sandboxWhitelist": []}
+    assert listed.status_code == 200 and listed.json() == {"emails": []}
     assert_matches_schema(listed, "GET", "/api/tenant/sandbox-whitelist")
     for n in range(50):
         assert api.post("/api/tenant/sandbox-whitelist", {"email": f"p{n}@example.com"}).status_code == 200
     again = api.post("/api/tenant/sandbox-whitelist", {"email": "p0@example.com"})  # already there: no change
-    assert again.status_code == 200 and len(again.json()["sandboxWhitelist"]) == 50
+    assert again.status_code == 200 and len(again.json()["emails"]) == 50
     full = api.post("/api/tenant/sandbox-whitelist", {"email": "one-more@example.com"})
     assert full.status_code == 400 and "at most 50" in full.json()["error"]["message"]
     assert api.post("/api/tenant/sandbox-whitelist", {"email": "not an address"}).status_code == 400

@@ -61,6 +61,14 @@ def test_bad_durations(text):
         parse_duration(text)
 
 
+def test_an_email_steps_zero_delay_means_at_once_but_a_zero_delay_step_is_refused():
+    # The SDK reference writes {type: 'email', templateId, delay: '0d'} for "send it at once".
+    steps = parse_definition({"steps": [{"type": "email", "templateId": "a", "delay": "0d"}]}).steps
+    assert steps == [{"type": "email", "template": "a"}]
+    with pytest.raises(DefinitionError, match="longer than zero"):
+        parse_definition({"steps": [{"type": "email", "templateId": "a"}, {"type": "delay", "duration": "0d"}]})
+
+
 def test_triggers_from_the_body_join_the_definitions():
     definition = parse_definition("steps: [{send: a}]", extra_triggers=["trial_started"])
     assert definition.triggers == [{"event": "trial_started"}]
