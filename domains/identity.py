@@ -6,6 +6,7 @@ Both issue the same records: three Easy DKIM CNAMEs (the tokens are SES's, or ma
 the custom MAIL FROM subdomain's MX and SPF TXT, and a DMARC TXT suggestion.
 """
 
+import contextlib
 import functools
 import hashlib
 from dataclasses import dataclass, field
@@ -95,10 +96,8 @@ class SesIdentityService:
             return IdentityState("failed", reason="The identity no longer exists in SES (deleted outside Kraiter).")
 
     def delete(self, domain: str) -> None:
-        try:
+        with contextlib.suppress(self.client.exceptions.NotFoundException):  # already gone: what deleting wanted
             self.client.delete_email_identity(EmailIdentity=domain)
-        except self.client.exceptions.NotFoundException:
-            pass  # already gone: what deleting wanted
 
 
 def _ses_state(answer: dict[str, Any]) -> IdentityState:

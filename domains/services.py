@@ -141,4 +141,3 @@ def sender_settings_update(
         defaults={"from_name": from_name.strip()[:200], "from_email": from_email, "reply_to": reply_to},
     )
     return sender
-

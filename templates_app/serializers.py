@@ -16,7 +16,7 @@ class UnsetAsNullField(serializers.CharField):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(allow_null=True, **kwargs)  # type: ignore[arg-type]
 
-    def to_representation(self, value: str) -> str | None:
+    def to_representation(self, value: str) -> str | None:  # type: ignore[override]
         return value or None
 
 

@@ -36,7 +36,9 @@ def test_a_send_from_its_own_verified_domain_carries_it_everywhere(
 ):
     settings.AWS_SES_CONFIGURATION_SET = "kraiter-events"
     response = send(
-        api, django_capture_on_commit_callbacks, **{"from": "Acme Billing <billing@acme.example>", "replyTo": "help@acme.example"}
+        api,
+        django_capture_on_commit_callbacks,
+        **{"from": "Acme Billing <billing@acme.example>", "replyTo": "help@acme.example"},
     )
     assert response.status_code == 201, response.content
     [message] = ses.messages()
@@ -122,7 +124,9 @@ def test_the_operator_default_is_used_only_where_allowed(
 def test_sender_settings_need_a_verified_domain(api, verified):
     with pytest.raises(Forbidden):
         sender_settings_update(organisation=api.organisation, from_name="", from_email="a@other.example", reply_to="")
-    saved = sender_settings_update(organisation=api.organisation, from_name="", from_email="a@acme.example", reply_to="")
+    saved = sender_settings_update(
+        organisation=api.organisation, from_name="", from_email="a@acme.example", reply_to=""
+    )
     assert saved.from_email == "a@acme.example"
 
 
