@@ -174,3 +174,11 @@ def test_a_sequence_email_from_a_domain_it_may_not_use_is_recorded_rejected(api,
     assert dispatch_due_scheduled_sends() == 1
     [rejected] = Send.objects.filter(source="sequence")
     assert rejected.status == "rejected" and "unverified.example" in rejected.rejection_reason
+
+
+def test_a_long_non_ascii_sender_name_is_stored_and_delivered(api, verified, ses, django_capture_on_commit_callbacks):
+    name = "Ärger-Ünterstützung " * 10  # 200 characters that grow several times once encoded
+    response = send(api, django_capture_on_commit_callbacks, **{"from": f"{name} <a@acme.example>"})
+    assert response.status_code == 201, response.content
+    [message] = ses.messages()
+    assert message["From"].addresses[0].display_name == name.strip()
