@@ -100,6 +100,15 @@ class SenderBook:
             return f"The domain {name} may not send ({domain.status}{why}); verify it before sending from {address}."
         return None
 
+    def delivery_refusal(self, *, organisation: Organisation, from_header: str) -> str | None:
+        """Right before delivery: a From domain that failed, or was deleted, since the send was
+        made stops its mail. The operator's default sender was allowed or not when the send was
+        made (ALLOW_DEFAULT_SENDER is a rule for making sends), so it is not judged again."""
+        address = parseaddr(from_header)[1]
+        if not address or address.lower() == operator_address().lower():
+            return None
+        return self.refusal(organisation=organisation, address=address)
+
     def settings_of(self, organisation: Organisation) -> SenderSettings | None:
         if organisation.pk not in self._settings:
             self._settings[organisation.pk] = SenderSettings.objects.filter(organisation=organisation).first()

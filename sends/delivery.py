@@ -218,10 +218,9 @@ def delivery_refusal(send: Send) -> str | None:
     content: SendContent | None = getattr(send, "content", None)
     if content is None:
         return "The rendered content of this send is gone (purged); it cannot be delivered."
-    if content.from_header:  # its domain may have failed, or been deleted, since
-        sender_refusal = SenderBook().refusal(organisation=organisation, address=parseaddr(content.from_header)[1])
-        if sender_refusal is not None:
-            return sender_refusal
+    sender_refusal = SenderBook().delivery_refusal(organisation=organisation, from_header=content.from_header)
+    if sender_refusal is not None:
+        return sender_refusal
     contact: Contact | None = send.contact if send.contact_id else None
     if send.contact_id and contact is None:
         return "The contact was deleted before the email went out."

@@ -182,3 +182,16 @@ def test_a_long_non_ascii_sender_name_is_stored_and_delivered(api, verified, ses
     assert response.status_code == 201, response.content
     [message] = ses.messages()
     assert message["From"].addresses[0].display_name == name.strip()
+
+
+def test_the_operator_default_is_judged_when_a_send_is_made_not_again_at_delivery(
+    api, ses, settings, organisation, django_capture_on_commit_callbacks
+):
+    # A worker configured apart from the web tier (say without ALLOW_DEFAULT_SENDER) still
+    # delivers what the web tier accepted; only domains, which can fail later, are checked again.
+    TemplateFactory(organisation=organisation, slug="receipt")
+    with django_capture_on_commit_callbacks(execute=False):
+        queued = api.post("/api/send", {"to": "bob@example.com", "templateId": "receipt"}).json()
+    settings.ALLOW_DEFAULT_SENDER = False
+    assert deliver_send(queued["id"]).outcome == "sent"
+    assert ses.messages()[0]["From"] == "Acme <no-reply@example.com>"
