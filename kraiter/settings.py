@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "kraiter",
+    "domains",
     "contacts",
     "templates_app",
     "sends",
@@ -238,6 +239,28 @@ SES_RATE_LIMIT_KEY = env_str("SES_RATE_LIMIT_KEY", "kraiter:ses-rate")
 AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS = env_list("AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS")
 AWS_SES_VERIFY_EVENT_SIGNATURES = True
 
+# --- sending domains and senders --------------------------------------------------------------
+# Which service proves an organisation owns a domain: `ses` (SES v2 identities, Easy DKIM) or
+# `local` (a stand-in issuing the same kind of records, for the embedded mode). By default `ses`
+# whenever mail goes through django-ses, `local` otherwise. `runall` prints the choice.
+_REAL_SES = EMAIL_BACKEND.startswith("django_ses")
+DOMAIN_IDENTITY_SERVICE = env_str("DOMAIN_IDENTITY_SERVICE", "ses" if _REAL_SES else "local")
+if DOMAIN_IDENTITY_SERVICE not in ("ses", "local"):
+    raise ImproperlyConfigured(f"DOMAIN_IDENTITY_SERVICE must be ses or local, not {DOMAIN_IDENTITY_SERVICE!r}.")
+# The local stand-in verifies a domain when asked (POST /api/domains/:id/verify); with this on,
+# the beat task verifies it too, without asking.
+LOCAL_DOMAINS_AUTO_VERIFY = env_bool("LOCAL_DOMAINS_AUTO_VERIFY")
+# May an organisation with no sender of its own send as DEFAULT_FROM_EMAIL? On in the embedded
+# mode (no real SES), off in production: there every organisation sends from its own domain.
+ALLOW_DEFAULT_SENDER = env_bool("ALLOW_DEFAULT_SENDER", not _REAL_SES)
+# The custom MAIL FROM subdomain (`bounce.example.com`) each domain gets.
+DOMAIN_MAIL_FROM_SUBDOMAIN = env_str("DOMAIN_MAIL_FROM_SUBDOMAIN", "bounce")
+# Pending domains are checked 1, 2, 4 ... minutes apart, at most this far apart; verified ones
+# every DOMAIN_RECHECK_VERIFIED_SECONDS, so one SES later reports failed stops sending.
+DOMAIN_CHECK_BASE_SECONDS = env_int("DOMAIN_CHECK_BASE_SECONDS", 60)
+DOMAIN_CHECK_MAX_SECONDS = env_int("DOMAIN_CHECK_MAX_SECONDS", 3600)
+DOMAIN_RECHECK_VERIFIED_SECONDS = env_int("DOMAIN_RECHECK_VERIFIED_SECONDS", 6 * 3600)
+
 # --- delivery -------------------------------------------------------------------------------------
 # A worker's claim on a send lasts this long; after it, the sweeper hands the send to another worker.
 # It covers one SES call (connect + read timeouts), the rate limiter's wait and the retries of the
@@ -278,6 +301,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "heal-stuck-enrolments": {"task": "scheduling.tasks.heal_stuck_enrolments", "schedule": 60.0},
     "purge-idempotency-keys": {"task": "sends.tasks.purge_idempotency_keys", "schedule": 3600.0},
+    "check-domains": {"task": "domains.tasks.check_domains", "schedule": 60.0, "options": {"expires": 120.0}},
 }
 
 # --- engagement -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from contacts.views import ContactViewSet, EventViewSet
+from domains.views import DomainViewSet
 from kraiter.api.errors import api_not_found, read_only
 from kraiter.api.schema_view import SchemaView
 from kraiter.views import ApiKeyViewSet, TenantViewSet
@@ -60,6 +61,13 @@ urlpatterns = [
         TenantViewSet.as_view({"get": "whitelist", "post": "whitelist_add", "delete": "whitelist_remove"}),
         name="tenant-sandbox-whitelist",
     ),
+    re_path(r"^api/domains/?$", DomainViewSet.as_view({"get": "list", "post": "create"}), name="domains"),
+    re_path(
+        r"^api/domains/(?P<pk>[^/]+)/?$",
+        DomainViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+        name="domain",
+    ),
+    re_path(r"^api/domains/(?P<pk>[^/]+)/verify/?$", DomainViewSet.as_view({"post": "verify"}), name="domain-verify"),
     re_path(r"^api/send/?$", SendViewSet.as_view({"post": "create"}), name="send"),
     re_path(r"^api/events/?$", EventViewSet.as_view({"get": "list", "post": "create"}), name="events"),
     re_path(r"^api/events/(?P<pk>[^/]+)/?$", EventViewSet.as_view({"get": "retrieve"}), name="event"),

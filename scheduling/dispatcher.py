@@ -29,7 +29,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import Contact
-from kraiter.errors import Unprocessable
+from domains.sender import SenderBook
+from kraiter.errors import Forbidden, Unprocessable
 from scheduling.conditions import condition_holds
 from scheduling.definition import EmailStep, Step
 from scheduling.facts import FactsLoader
@@ -97,6 +98,7 @@ class _BatchContext:
     contacts: dict[str, Contact]
     templates: dict[tuple[Any, str], Template]
     facts: FactsLoader
+    senders: SenderBook = field(default_factory=SenderBook)  # organisations' senders, looked up once
 
     @classmethod
     def load(cls, rows: list[ScheduledSend]) -> "_BatchContext":
@@ -205,9 +207,14 @@ def _build_send(
         )
     try:
         return send_build(
-            organisation=sequence.organisation, contact=contact, template=template, variables={}, origin=origin
+            organisation=sequence.organisation,
+            contact=contact,
+            template=template,
+            variables={},
+            origin=origin,
+            senders=context.senders,
         )
-    except Unprocessable as exc:  # the template hit a sandbox limit for this contact
+    except (Unprocessable, Forbidden) as exc:  # a sandbox limit for this contact; a sender not allowed
         return send_build_rejected(
             organisation=sequence.organisation,
             contact=contact,

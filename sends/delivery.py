@@ -67,6 +67,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts.models import Contact
+from domains.sender import SenderBook, domain_of
 from kraiter.links import unsubscribe_url
 from kraiter.models import Organisation
 from sends.attempts import uncertain_attempts_resolved, uncertain_entry
@@ -214,8 +215,12 @@ def delivery_refusal(send: Send) -> str | None:
     refusal = organisation.sending_refusal(send.email)
     if refusal is not None:
         return refusal
-    if getattr(send, "content", None) is None:
+    content: SendContent | None = getattr(send, "content", None)
+    if content is None:
         return "The rendered content of this send is gone (purged); it cannot be delivered."
+    sender_refusal = SenderBook().delivery_refusal(organisation=organisation, from_header=content.from_header)
+    if sender_refusal is not None:
+        return sender_refusal
     contact: Contact | None = send.contact if send.contact_id else None
     if send.contact_id and contact is None:
         return "The contact was deleted before the email went out."
@@ -299,8 +304,11 @@ def sends_due_for_sweep(*, limit: int = 1000) -> list[str]:
 
 
 def build_message(send: Send, content: SendContent, *, resend_of: list[int] | None = None) -> EmailMultiAlternatives:
-    """The MIME message: text and HTML parts, RFC 8058 one-click unsubscribe, our send id."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    """The MIME message: the sender chosen when the send was made (domains.sender), text and
+    HTML parts, RFC 8058 one-click unsubscribe, our send id. The Message-ID and the SES tags
+    carry the From address's domain: the organisation's own, once it has one."""
+    from_header = content.from_header or settings.DEFAULT_FROM_EMAIL
+    domain = domain_of(parseaddr(from_header)[1]) or "localhost"
     headers = {
         "Message-ID": f"<{send.id}@{domain}>",
         "List-Unsubscribe": f"<{unsubscribe_url(send.id)}>",
@@ -312,14 +320,15 @@ def build_message(send: Send, content: SendContent, *, resend_of: list[int] | No
     if settings.AWS_SES_CONFIGURATION_SET:
         headers["X-SES-CONFIGURATION-SET"] = settings.AWS_SES_CONFIGURATION_SET
         headers["X-SES-MESSAGE-TAGS"] = (
-            f"organisation={send.organisation_id}, send_id={send.id}, template={send.template_slug}"
+            f"organisation={send.organisation_id}, send_id={send.id}, template={send.template_slug}, domain={domain}"
         )
     message = EmailMultiAlternatives(
         subject=send.subject,
         body=content.text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=from_header,
         to=[send.email],
         headers=headers,
+        reply_to=[content.reply_to] if content.reply_to else None,
     )
     message.attach_alternative(content.html, "text/html")
     return message

@@ -173,6 +173,10 @@ class SendContent(models.Model):
     send = models.OneToOneField(Send, on_delete=models.CASCADE, primary_key=True, related_name="content")
     html = models.TextField()
     text = models.TextField()
+    # The sender chosen when the send was made (domains.sender): the From and Reply-To headers.
+    # Empty on sends made before senders existed: delivery uses DEFAULT_FROM_EMAIL for those.
+    from_header = models.TextField(blank=True, default="")  # a long non-ASCII name grows when encoded
+    reply_to = models.CharField(max_length=254, blank=True, default="")
 
     def __str__(self) -> str:
         return f"content of {self.send_id}"

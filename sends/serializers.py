@@ -6,6 +6,7 @@ from kraiter.api.fields import (
     NullableTimestampField,
     SlugField,
     StrictBooleanField,
+    StrictCharField,
     TimestampField,
 )
 from sends.models import Send
@@ -18,6 +19,13 @@ class SendCreateSerializer(serializers.Serializer):
     variables = JsonObjectField(required=False, help_text="Values for the template's Liquid variables.")
     ignoreUnsubscribe = StrictBooleanField(
         required=False, default=False, help_text="Send even to a suppressed or unsubscribed contact."
+    )
+    replyTo = EmailAddressField(required=False, help_text="The Reply-To address of this email.")
+    # `from` is a Python keyword: the field is declared through the class namespace.
+    locals()["from"] = StrictCharField(
+        required=False,
+        max_length=500,
+        help_text="`Name <address>` or an address, on a verified domain of yours (else 403 FORBIDDEN).",
     )
 
     def validate(self, data: dict) -> dict:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from contacts.models import OPT_OUT_REASONS, Contact
 from contacts.services import contact_get_or_create
+from domains.sender import SenderBook, SenderChoice
 from kraiter.api.ids import new_id
 from kraiter.errors import Unprocessable
 from kraiter.models import Organisation
@@ -57,15 +58,24 @@ def send_build(
     variables: Mapping[str, Any],
     origin: SendOrigin = TRANSACTIONAL,
     created_at: datetime | None = None,
+    sender: SenderChoice | None = None,
+    senders: SenderBook | None = None,
 ) -> NewSend:
-    """Renders the template for the contact (with this send's own unsubscribe link). Raises
-    TemplateError (a 422) when rendering hits a sandbox limit. `created_at` backdates a send
-    (demo history); its id carries that time too."""
+    """Renders the template for the contact (with this send's own unsubscribe link) and picks
+    its sender: `sender` (the send's own), the template's, the organisation's (domains.sender).
+    Raises TemplateError (a 422) when rendering hits a sandbox limit, Forbidden (a 403) when the
+    From address is not on a domain the organisation may send from. `senders` remembers lookups
+    across a batch. `created_at` backdates a send (demo history); its id carries that time too."""
+    layers = [SenderChoice(template.from_name, template.from_email, template.reply_to)]
+    chosen = (senders or SenderBook()).resolve(organisation=organisation, layers=[*filter(None, [sender]), *layers])
     send_id = new_id("snd", at=created_at)
     rendered = render_email(template, recipient=Recipient.of(contact), variables=variables, send_id=send_id)
     send = _send_row(send_id, organisation, contact, template.slug, template.name, rendered.subject, origin)
     send.created_at = created_at or send.created_at
-    return NewSend(send, SendContent(send=send, html=rendered.html, text=rendered.text))
+    content = SendContent(
+        send=send, html=rendered.html, text=rendered.text, from_header=chosen.from_header, reply_to=chosen.reply_to
+    )
+    return NewSend(send, content)
 
 
 def send_build_rejected(
@@ -126,15 +136,20 @@ def send_transactional(
     template_id: str,
     variables: Mapping[str, Any],
     ignore_unsubscribe: bool = False,
+    sender: SenderChoice | None = None,
 ) -> Send:
     """POST /api/send. Returns the queued send, or a `rejected` one (recorded so the log shows why)
-    when the contact is suppressed or unsubscribed and `ignore_unsubscribe` is not set."""
+    when the contact is suppressed or unsubscribed and `ignore_unsubscribe` is not set. Forbidden,
+    and nothing recorded, when the From address (`sender`'s, the template's or the organisation's)
+    is not on a verified, sending-enabled domain of the organisation."""
     template = template_get(organisation=organisation, template_id=template_id)
     if organisation.sending_status == organisation.SendingStatus.PAUSED:
         raise Unprocessable("Sending is paused for this organisation; contact support.")
     with transaction.atomic():
         contact, _ = contact_get_or_create(organisation=organisation, email=to)
-        new = send_build(organisation=organisation, contact=contact, template=template, variables=variables)
+        new = send_build(
+            organisation=organisation, contact=contact, template=template, variables=variables, sender=sender
+        )
         new.send.ignore_unsubscribe = ignore_unsubscribe  # delivery checks the contact again, by the same rule
         refusal = organisation.sending_refusal(contact.email)
         if refusal is None and not ignore_unsubscribe:

@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts.selectors import contact_get
+from domains.sender import SenderChoice, parse_from
 from kraiter.api.errors import error_body
 from kraiter.api.pagination import id_key
 from kraiter.api.schema import ErrorSerializer, errors
@@ -38,7 +39,7 @@ class SendViewSet(ApiViewSet):
         ],
         responses={
             201: SendAcceptedSerializer,
-            **errors(404, 409),
+            **errors(403, 404, 409),
             422: OpenApiResponse(
                 ErrorSerializer, description="The contact is suppressed or unsubscribed; a rejected send is recorded."
             ),
@@ -56,6 +57,7 @@ class SendViewSet(ApiViewSet):
                 template_id=data["templateId"],
                 variables=data.get("variables", {}),
                 ignore_unsubscribe=data["ignoreUnsubscribe"],
+                sender=send_sender(data),
             )
             if result.status == Send.Status.REJECTED:
                 return StoredResponse(422, error_body("UNPROCESSABLE_ENTITY", services.send_refusal_message(result)))
@@ -73,6 +75,14 @@ class SendViewSet(ApiViewSet):
             )
         headers = {"Idempotent-Replayed": "true"} if response.replayed else {}
         return Response(response.body, status=response.status, headers=headers)
+
+
+def send_sender(data: dict) -> SenderChoice | None:
+    """The send's own `from` and `replyTo`, when it has them."""
+    if "from" not in data and "replyTo" not in data:
+        return None
+    chosen = parse_from(data["from"]) if data.get("from") else SenderChoice()
+    return SenderChoice(chosen.name, chosen.email, data.get("replyTo", ""))
 
 
 class SendLogViewSet(ApiViewSet):

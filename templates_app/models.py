@@ -20,6 +20,11 @@ class Template(models.Model):
     # HTML's Liquid does not survive the conversion; then each send derives its own.
     text_template = models.TextField(null=True, blank=True, editable=False)
     variables = models.JSONField(default=list, blank=True)
+    # The sender of this template's emails, overriding the organisation's (domains.sender);
+    # empty: not overridden. The From address is checked at send time, not here.
+    from_name = models.CharField(max_length=200, blank=True, default="")
+    from_email = models.CharField(max_length=254, blank=True, default="")
+    reply_to = models.CharField(max_length=254, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -10,6 +10,16 @@ from kraiter.api.fields import (
 )
 
 
+class UnsetAsNullField(serializers.CharField):
+    """A sender override: stored empty when not set, shown as null."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(allow_null=True, **kwargs)  # type: ignore[arg-type]
+
+    def to_representation(self, value: str) -> str | None:  # type: ignore[override]
+        return value or None
+
+
 class TemplateSerializer(serializers.Serializer):
     id = serializers.CharField(source="slug")
     name = serializers.CharField()
@@ -18,6 +28,9 @@ class TemplateSerializer(serializers.Serializer):
     html = serializers.CharField(help_text="The HTML body: as given, or compiled from the MJML.")
     text = serializers.CharField(allow_null=True)
     variables = serializers.ListField(child=serializers.CharField())
+    fromName = UnsetAsNullField(source="from_name", help_text="null: the organisation's sender name.")
+    fromEmail = UnsetAsNullField(source="from_email", help_text="null: the organisation's From address.")
+    replyTo = UnsetAsNullField(source="reply_to", help_text="null: the organisation's Reply-To.")
     version = serializers.IntegerField()
     createdAt = TimestampField(source="created_at")
     updatedAt = TimestampField(source="updated_at")
@@ -31,6 +44,11 @@ class TemplatePutSerializer(serializers.Serializer):
     html = StrictCharField(required=False, trim_whitespace=False)
     text = StrictCharField(required=False, allow_null=True, trim_whitespace=False)
     variables = serializers.ListField(child=StrictCharField(max_length=200), required=False, max_length=200)
+    fromName = StrictCharField(max_length=200, required=False, allow_null=True, help_text="Overrides the sender name.")
+    fromEmail = EmailAddressField(
+        required=False, allow_null=True, help_text="Overrides the From address: on a verified domain of yours."
+    )
+    replyTo = EmailAddressField(required=False, allow_null=True, help_text="Overrides the Reply-To address.")
 
     def validate(self, data: dict) -> dict:
         if ("mjml" in data) == ("html" in data):

@@ -19,6 +19,12 @@ class TemplateInput:
     html: str | None
     text: str | None
     variables: list[str]
+    from_name: str = ""
+    from_email: str = ""
+    reply_to: str = ""
+
+
+_SENDER_FIELDS = ("from_name", "from_email", "reply_to")
 
 
 def template_upsert(*, organisation: Organisation, slug: str, data: TemplateInput) -> tuple[Template, bool]:
@@ -41,6 +47,9 @@ def template_upsert(*, organisation: Organisation, slug: str, data: TemplateInpu
         "text": data.text,
         "text_template": checked.text_template,
         "variables": data.variables,
+        "from_name": data.from_name,
+        "from_email": data.from_email,
+        "reply_to": data.reply_to,
     }
     for _attempt in range(2):
         with transaction.atomic():
@@ -54,7 +63,8 @@ def template_upsert(*, organisation: Organisation, slug: str, data: TemplateInpu
             content_changed = any(
                 getattr(template, name) != fields[name] for name in ("subject", "mjml", "html", "text", "variables")
             )
-            if content_changed or template.name != data.name:
+            sender_changed = any(getattr(template, name) != fields[name] for name in _SENDER_FIELDS)
+            if content_changed or sender_changed or template.name != data.name:
                 for name, value in fields.items():
                     setattr(template, name, value)
                 if content_changed:

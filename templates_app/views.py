@@ -54,6 +54,9 @@ class TemplateViewSet(ApiViewSet):
                 html=data.get("html"),
                 text=data.get("text"),
                 variables=data.get("variables", []),
+                from_name=data.get("fromName") or "",
+                from_email=data.get("fromEmail") or "",
+                reply_to=data.get("replyTo") or "",
             ),
         )
         return Response(TemplateSerializer(template).data, status=201 if created else 200)

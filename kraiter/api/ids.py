@@ -25,6 +25,7 @@ ID_PREFIXES = {
     "sch": "scheduled send",
     "evt": "event",
     "enr": "enrolment",
+    "dom": "domain",
 }
 
 

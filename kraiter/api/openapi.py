@@ -30,6 +30,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("get", "/api/contacts/{contact_id}/scheduled"): ("contact_scheduled_list", "List a contact's scheduled sends"),
     ("get", "/api/contacts/{contact_id}/sends"): ("contact_send_list", "List a contact's sends"),
     ("get", "/api/contacts/{contact_id}/timeline"): ("contact_timeline", "A contact's timeline"),
+    ("get", "/api/domains"): ("domain_list", "List sending domains"),
+    ("post", "/api/domains"): ("domain_create", "Add a sending domain"),
+    ("get", "/api/domains/{id}"): ("domain_get", "Get a sending domain and its DNS records"),
+    ("delete", "/api/domains/{id}"): ("domain_delete", "Remove a sending domain"),
+    ("post", "/api/domains/{id}/verify"): ("domain_verify", "Check a domain's DNS records now"),
     ("get", "/api/events"): ("event_list", "List events"),
     ("post", "/api/events"): ("event_create", "Track an event"),
     ("get", "/api/events/{id}"): ("event_get", "Get an event"),
@@ -79,6 +84,8 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
 EMAIL = {"type": "string", "format": "email", "maxLength": 254}
 SLUG = {"type": "string", "pattern": f"^{SLUG_PATTERN.pattern}$"}
 EVENT = {"type": "string", "pattern": f"^{EVENT_NAME.pattern}$"}
+_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN = {"type": "string", "maxLength": 253, "pattern": f"^(?:{_LABEL}\\.){{1,8}}[a-z](?:[a-z0-9-]{{0,61}}[a-z0-9])?$"}
 
 
 def prefixed_id(prefix: str) -> dict[str, Any]:
@@ -93,6 +100,7 @@ _PATH_OBJECTS = {
     "events": prefixed_id("evt"),
     "keys": prefixed_id("key"),
     "enrolments": prefixed_id("enr"),
+    "domains": prefixed_id("dom"),
     "templates": SLUG,
     "sequences": SLUG,
 }
@@ -183,6 +191,9 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
             schemas[name]["allOf"] = rules
     for field in ("name", "event"):
         schemas["EventCreateRequest"]["properties"][field].update(EVENT)
+    schemas["DomainCreateRequest"]["properties"]["domain"].update(DOMAIN)
+    # `Name <address>` is accepted too (docs/api.md 5); the schema states the plain address.
+    schemas["SendCreateRequest"]["properties"]["from"].update(EMAIL)
     for name, schema in schemas.items():
         if name.endswith("Request"):
             _storable_text(schema)

@@ -23,6 +23,8 @@ CHANGELISTS = [
     "/admin/scheduling/sequence/",
     "/admin/templates_app/template/",
     "/admin/kraiter/apikey/",
+    "/admin/domains/domain/",
+    "/admin/domains/sendersettings/",
 ]
 
 

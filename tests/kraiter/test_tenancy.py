@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 import kraiter.urls
 from contacts.models import Contact, Event
+from domains.models import Domain
 from kraiter.api.errors import api_not_found
 from kraiter.models import ApiKey, Organisation, StaffMembership
 from scheduling.models import Enrolment, ScheduledSend, Sequence
@@ -69,11 +70,22 @@ CASES: dict[str, list[Attempt]] = {
     "POST send": [
         Attempt("POST", "/api/send", 404, {"to": "x@globex.example", "templateId": "acme-welcome"}),
         Attempt("POST", "/api/send", 201, {"to": "ceo@acme.example", "templateId": "globex-note"}),
+        Attempt(  # Acme's verified domain is not Globex's to send from
+            "POST", "/api/send", 403, {"to": "x@globex.example", "templateId": "globex-note", "from": "a@acme.example"}
+        ),
     ],
     "POST events": [
         Attempt("POST", "/api/events", 404, {"name": "signed_up", "contactId": "{contact}"}),
         Attempt("POST", "/api/events", 201, {"name": "signed_up", "email": "ceo@acme.example"}),
     ],
+    "GET domains": [Attempt("GET", "/api/domains", 200)],
+    "POST domains": [  # a domain another organisation has is a conflict that does not say whose
+        Attempt("POST", "/api/domains", 409, {"domain": "acme.example"}),
+        Attempt("POST", "/api/domains", 201, {"domain": "globex.example"}),
+    ],
+    "GET domain": [Attempt("GET", "/api/domains/{domain}", 404)],
+    "DELETE domain": [Attempt("DELETE", "/api/domains/{domain}", 404)],
+    "POST domain-verify": [Attempt("POST", "/api/domains/{domain}/verify", 404)],
     "GET metrics": [Attempt("GET", "/api/metrics", 200)],
     "GET metrics-sequence": [Attempt("GET", "/api/metrics/sequences/acme-onboarding", 404)],
     "GET metrics-template": [Attempt("GET", "/api/metrics/templates/acme-welcome", 404)],
@@ -141,9 +153,10 @@ CASES: dict[str, list[Attempt]] = {
 
 
 @pytest.fixture
-def acme(api, other_api):
+def acme(api, other_api, settings):
     """Acme with one of everything (a contact in an active sequence with an email scheduled, a send,
     a key); Globex with a template and an active sequence of its own."""
+    settings.DOMAIN_IDENTITY_SERVICE = "local"
     organisation = api.organisation
     TemplateFactory(organisation=organisation, slug="acme-welcome", subject="Acme secret subject")
     contact = ContactFactory(
@@ -163,7 +176,10 @@ def acme(api, other_api):
     key = ApiKey.objects.get(organisation=organisation)
     event = api.post("/api/events", {"name": "acme_secret_event", "contactId": contact.id}).json()
     api.post("/api/tenant/sandbox-whitelist", {"email": "vip@acme.example"})
+    domain = api.post("/api/domains", {"domain": "acme.example"}).json()
+    api.post(f"/api/domains/{domain['id']}/verify")  # the local identity service verifies when asked
     ids = {
+        "domain": domain["id"],
         "event": event["id"],
         "contact": contact.id,
         "send": send.id,
@@ -190,6 +206,7 @@ def acme_state(organisation) -> list[list[tuple]]:
         list(Send.objects.filter(**mine).values_list("id", "status")),
         list(ApiKey.objects.filter(**mine).values_list("id", "revoked_at")),
         list(Event.objects.filter(**mine).values_list("id")),
+        list(Domain.objects.filter(**mine).values_list("id", "name", "status", "sending_enabled")),
         list(Organisation.objects.filter(pk=organisation.pk).values_list("sandbox_whitelist", "sending_status")),
     ]
 

@@ -56,7 +56,7 @@ def test_configuration_set_and_message_tags_when_set(organisation, template, ses
     [message] = ses.messages()
     assert message["X-SES-CONFIGURATION-SET"] == "kraiter-events"
     tags = dict(tag.strip().split("=") for tag in message["X-SES-MESSAGE-TAGS"].split(","))
-    assert tags == {"organisation": organisation.id, "send_id": send.id, "template": "receipt"}
+    assert tags == {"organisation": organisation.id, "send_id": send.id, "template": "receipt", "domain": "example.com"}
 
 
 def test_throttling_then_success_sends_one_mail(organisation, template, ses):

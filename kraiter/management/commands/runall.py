@@ -10,6 +10,19 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
+def startup_banner() -> str:
+    """What this run sends through and who proves domains: the two choices a newcomer must see."""
+    if settings.DOMAIN_IDENTITY_SERVICE == "local":
+        domains = "local stand-in (no AWS; POST /api/domains/:id/verify verifies)"
+    else:
+        domains = f"Amazon SES v2 ({settings.AWS_SES_REGION_NAME})"
+    default = "allowed" if settings.ALLOW_DEFAULT_SENDER else "not allowed"
+    return (
+        f"Mail: {settings.EMAIL_BACKEND}. Sending domains: {domains} (DOMAIN_IDENTITY_SERVICE). "
+        f"Default sender {settings.DEFAULT_FROM_EMAIL}: {default} (ALLOW_DEFAULT_SENDER)."
+    )
+
+
 class Command(BaseCommand):
     help = "Runs web + worker + beat in the foreground (what `make run` uses). Ctrl-C stops them all."
 
@@ -25,6 +38,7 @@ class Command(BaseCommand):
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
+        self.stdout.write(startup_banner())
         processes = {name: subprocess.Popen(command) for name, command in commands.items()}
         self.stdout.write(f"Started {', '.join(processes)}. Ctrl-C stops them.")
         stopping = False
