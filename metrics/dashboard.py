@@ -1,7 +1,8 @@
 """The staff metrics page in the admin: the last 30 days per organisation, from the same query
 as /api/metrics, so the chart and the API always show the same numbers."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -27,10 +28,11 @@ def organisation_summary(organisation: Organisation, *, days: int = 30) -> dict[
     span = metrics_range({"period": "day", "to": timezone.now().isoformat()})
     report = metrics_report(organisation=organisation, scope=MetricRollup.Scope.ALL, scope_id="", span=span)
     report["timeseries"] = report["timeseries"][-days:]
-    totals = report["totals"]
+    totals = cast(Mapping[str, int], report["totals"])  # by counter name (RATES and COUNTERS are names)
     rates = [(name, _percent(totals[top], totals[bottom])) for name, top, bottom in RATES]
     labels = [point["timestamp"][5:10] for point in report["timeseries"]]
-    series = {name: [point[name] for point in report["timeseries"]] for name in COUNTERS}
+    points: list[Mapping[str, Any]] = list(report["timeseries"])
+    series = {name: [point[name] for point in points] for name in COUNTERS}
     return {
         "report": report,
         "rates": rates,

@@ -10,7 +10,7 @@ import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
@@ -19,6 +19,31 @@ from django.utils import timezone
 from kraiter.api.fields import format_timestamp, parse_timestamp
 from kraiter.errors import InvalidInput
 from sends.models import COUNTERS, MetricRollup
+
+
+class Counts(TypedDict):
+    """One count per kind in sends.models.COUNTERS (a test checks they are the same names)."""
+
+    sent: int
+    delivered: int
+    opened: int
+    clicked: int
+    bounced: int
+    complained: int
+    unsubscribed: int
+
+
+class Point(Counts):
+    timestamp: str  # the period's start, ISO 8601 UTC
+
+
+# The body of /api/metrics (seed 003). ("from" is a keyword: the functional form.)
+Report = TypedDict("Report", {"period": str, "from": str, "to": str, "totals": Counts, "timeseries": list[Point]})
+
+
+def zero_counts() -> Counts:
+    return cast(Counts, dict.fromkeys(COUNTERS, 0))
+
 
 PERIODS = ("hour", "day", "week", "month")
 # The guides' spellings, accepted as the same periods (the response says the canonical one).
@@ -67,26 +92,26 @@ def metrics_range(params: Mapping[str, str], *, now: datetime | None = None) -> 
     return MetricsRange(period, start, end, zone, points, _step(points[-1], period, zone, 1))
 
 
-def metrics_report(*, organisation: Any, scope: str, scope_id: str, span: MetricsRange) -> dict[str, Any]:
+def metrics_report(*, organisation: Any, scope: str, scope_id: str, span: MetricsRange) -> Report:
     """`{period, from, to, totals, timeseries}` as the seed shows; totals are the points' sum."""
     sums = _sums_by_point(organisation=organisation, scope=scope, scope_id=scope_id, span=span)
-    series = []
-    totals = dict.fromkeys(COUNTERS, 0)
+    series: list[Point] = []
+    totals = zero_counts()
     for index, start in enumerate(span.points, start=1):
-        counts = sums.get(index, dict.fromkeys(COUNTERS, 0))
-        series.append({"timestamp": format_timestamp(start), **counts})
+        counts = sums.get(index) or zero_counts()
+        series.append(cast(Point, {"timestamp": format_timestamp(start), **counts}))
         for name in COUNTERS:
-            totals[name] += counts[name]
+            totals[name] += counts[name]  # type: ignore[literal-required]
     return {
         "period": span.period,
-        "from": format_timestamp(span.start),
-        "to": format_timestamp(span.end),
+        "from": format_timestamp(span.start) or "",
+        "to": format_timestamp(span.end) or "",
         "totals": totals,
         "timeseries": series,
     }
 
 
-def _sums_by_point(*, organisation: Any, scope: str, scope_id: str, span: MetricsRange) -> dict[int, dict[str, int]]:
+def _sums_by_point(*, organisation: Any, scope: str, scope_id: str, span: MetricsRange) -> dict[int, Counts]:
     rows = MetricRollup.objects.filter(
         organisation=organisation,
         scope=scope,
@@ -105,13 +130,13 @@ def _sums_by_point(*, organisation: Any, scope: str, scope_id: str, span: Metric
         )
         with connection.cursor() as cursor:
             cursor.execute(query, [span.points, *params])
-            return {point: dict(zip(COUNTERS, sums, strict=True)) for point, *sums in cursor.fetchall()}
-    sums: dict[int, dict[str, int]] = {}
+            return {point: cast(Counts, dict(zip(COUNTERS, sums, strict=True))) for point, *sums in cursor.fetchall()}
+    sums: dict[int, Counts] = {}
     for bucket, *counts in rows.values_list("bucket", *COUNTERS):
         point = bisect.bisect_right(span.points, bucket)
-        into = sums.setdefault(point, dict.fromkeys(COUNTERS, 0))
+        into = sums.setdefault(point, zero_counts())
         for name, value in zip(COUNTERS, counts, strict=True):
-            into[name] += value
+            into[name] += value  # type: ignore[literal-required]
     return sums
 
 

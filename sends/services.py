@@ -4,8 +4,7 @@ Delivery's own writes live in sends.delivery; engagement events in sends.engagem
 """
 
 import logging
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from kraiter.api.ids import new_id
 from kraiter.errors import Unprocessable
 from kraiter.models import Organisation
 from sends.models import Send, SendContent
+from sends.tasks import send_enqueue_delivery
 from templates_app.models import Template
 from templates_app.rendering import Recipient, render_email
 from templates_app.selectors import template_get
@@ -165,43 +165,6 @@ def send_transactional(
             )
         send_save_many([new])
     return new.send
-
-
-# Deliveries are enqueued one task per send, or one per chunk when many sends appear at once
-# (the dispatcher, the sweeper): one broker message per 50 sends instead of 50.
-DELIVERY_CHUNK = 50
-# After the broker failed to take a message, publishing is skipped for this long: a sick broker
-# costs one request its publish timeout, not every request (the sweeper delivers the sends).
-BROKER_BACKOFF_SECONDS = 30.0
-_broker_unavailable_until = 0.0
-
-
-def send_enqueue_delivery(send_ids: Iterable[str]) -> None:
-    """Enqueues delivery once the current transaction commits. The sends are already committed,
-    so a broker that is down or hung loses nothing: publishing is bounded (CELERY_TASK_PUBLISH_
-    RETRY_POLICY and the Redis socket timeouts), a failure is logged, and the sweeper enqueues
-    the sends again."""
-    ids = list(send_ids)
-
-    def enqueue() -> None:
-        global _broker_unavailable_until
-        if time.monotonic() < _broker_unavailable_until:
-            logger.warning("Broker unavailable; %s send(s) left for the sweeper", len(ids))
-            return
-        from sends.tasks import deliver, deliver_chunk
-
-        try:
-            if len(ids) == 1:
-                deliver.delay(ids[0])
-                return
-            for start in range(0, len(ids), DELIVERY_CHUNK):
-                deliver_chunk.delay(ids[start : start + DELIVERY_CHUNK])
-        except Exception:
-            _broker_unavailable_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-            logger.exception("Could not enqueue delivery of %s send(s); the sweeper will retry", len(ids))
-
-    if ids:
-        transaction.on_commit(enqueue)
 
 
 def send_refusal_message(send: Send) -> str:

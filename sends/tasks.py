@@ -1,9 +1,14 @@
-"""Celery tasks of the send pipeline. Each takes ids, calls one service, and is safe to run twice."""
+"""Celery tasks of the send pipeline, and how a committed send reaches them (send_enqueue_delivery).
+Each task takes ids, calls one service, and is safe to run twice. Nothing here imports
+sends.services: the send service imports this module, not the other way round."""
 
 import logging
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from celery import Task, shared_task
+from django.db import transaction
 
 from sends import delivery
 from sends.idempotency import idempotency_records_purge
@@ -52,8 +57,6 @@ def _redelivery(task: Task) -> dict[str, Any]:
 @shared_task
 def sweep_queued_sends() -> int:
     """Beat, every DELIVERY_SWEEP_INTERVAL_SECONDS: re-enqueues queued sends that no worker is delivering."""
-    from sends.services import send_enqueue_delivery
-
     send_ids = delivery.sends_due_for_sweep()
     send_enqueue_delivery(send_ids)
     if send_ids:
@@ -65,3 +68,38 @@ def sweep_queued_sends() -> int:
 def purge_idempotency_keys() -> int:
     """Beat, hourly: forgets Idempotency-Keys older than 24 hours."""
     return idempotency_records_purge()
+
+
+# Deliveries are enqueued one task per send, or one per chunk when many sends appear at once
+# (the dispatcher, the sweeper): one broker message per 50 sends instead of 50.
+DELIVERY_CHUNK = 50
+# After the broker failed to take a message, publishing is skipped for this long: a sick broker
+# costs one request its publish timeout, not every request (the sweeper delivers the sends).
+BROKER_BACKOFF_SECONDS = 30.0
+_broker_unavailable_until = 0.0
+
+
+def send_enqueue_delivery(send_ids: Iterable[str]) -> None:
+    """Enqueues delivery once the current transaction commits. The sends are already committed,
+    so a broker that is down or hung loses nothing: publishing is bounded (CELERY_TASK_PUBLISH_
+    RETRY_POLICY and the Redis socket timeouts), a failure is logged, and the sweeper enqueues
+    the sends again."""
+    ids = list(send_ids)
+
+    def enqueue() -> None:
+        global _broker_unavailable_until
+        if time.monotonic() < _broker_unavailable_until:
+            logger.warning("Broker unavailable; %s send(s) left for the sweeper", len(ids))
+            return
+        try:
+            if len(ids) == 1:
+                deliver.delay(ids[0])
+                return
+            for start in range(0, len(ids), DELIVERY_CHUNK):
+                deliver_chunk.delay(ids[start : start + DELIVERY_CHUNK])
+        except Exception:
+            _broker_unavailable_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+            logger.exception("Could not enqueue delivery of %s send(s); the sweeper will retry", len(ids))
+
+    if ids:
+        transaction.on_commit(enqueue)

@@ -127,3 +127,11 @@ def test_unknown_ids_are_404(api, other_api, history):
 def test_the_guides_period_spellings_are_accepted(api, alias, period):
     response = api.get(f"/api/metrics?period={alias}")
     assert response.status_code == 200 and response.json()["period"] == period
+
+
+def test_the_typed_counts_name_every_counter():
+    from metrics.queries import Counts, Point
+    from sends.models import COUNTERS
+
+    assert tuple(Counts.__annotations__) == COUNTERS
+    assert set(Point.__annotations__) == {*COUNTERS, "timestamp"}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import sends.services
+import sends.tasks
 from kraiter.celery import app as celery_app
 from sends.models import Send
 from tests.factories import TemplateFactory
@@ -50,7 +51,7 @@ def hung_broker(settings) -> Iterator[HungBroker]:
     celery_app.conf.broker_url = url
     celery_app.conf.broker_transport_options = settings.REDIS_BROKER_TRANSPORT_OPTIONS
     _forget_broker_connections()  # the next publish connects to the hung "broker"
-    sends.services._broker_unavailable_until = 0.0
+    sends.tasks._broker_unavailable_until = 0.0
     yield broker
     stop.set()
     thread.join()
@@ -59,7 +60,7 @@ def hung_broker(settings) -> Iterator[HungBroker]:
     listener.close()
     celery_app.conf.task_always_eager, celery_app.conf.broker_url, celery_app.conf.broker_transport_options = previous
     _forget_broker_connections()
-    sends.services._broker_unavailable_until = 0.0
+    sends.tasks._broker_unavailable_until = 0.0
 
 
 def _forget_broker_connections() -> None:
