@@ -68,4 +68,3 @@ def _inert(kind: str, token: str, shown: DisplayEmail) -> str | None:
         shown.links.append(bound[1])
         return escape(bound[1])
     return _NOWHERE if read_unsubscribe_token(token) is not None else None
-

@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 
 from contacts.views import ContactViewSet, EventViewSet
 from kraiter.api.errors import api_not_found, read_only
+from kraiter.pages import landing
 from kraiter.views import ApiKeyViewSet, TenantViewSet
 from metrics.dashboard import metrics_dashboard
 from metrics.views import MetricsViewSet
@@ -48,6 +49,7 @@ schema_view = read_only(
 docs_view = read_only(SpectacularSwaggerView.as_view(url_name="api-schema", **_public))
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("admin/metrics/", admin.site.admin_view(metrics_dashboard), name="metrics-dashboard"),
     path("admin/", admin.site.urls),
     path("webhooks/ses/", SesWebhookView.as_view(), name="ses-webhook"),
