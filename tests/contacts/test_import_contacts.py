@@ -125,13 +125,13 @@ def test_progress_counts_rows_and_draws_nothing_for_an_empty_file(organisation, 
 def test_semicolon_files_and_utf16_files_get_a_way_out(organisation, tmp_path):
     semicolons = tmp_path / "excel.csv"
     semicolons.write_text("email;firstName\nann@example.com;Ann\n")
-    with pytest.raises(CommandError, match="separated by ';'.*--delimiter ';'"):
+    with pytest.raises(CommandError, match=r"separated by ';'.*--delimiter ';'"):
         run(semicolons, "--organisation", organisation.id)
     out, _ = run(semicolons, "--organisation", organisation.id, "--delimiter", ";")
     assert "1 new" in out
     utf16 = tmp_path / "unicode.csv"
     utf16.write_text("email,name\nbo@example.com,Bo\n", encoding="utf-16")
-    with pytest.raises(CommandError, match="UTF-16.*CSV UTF-8"):
+    with pytest.raises(CommandError, match=r"UTF-16.*CSV UTF-8"):
         run(utf16, "--organisation", organisation.id)
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes("email,name\nzo@example.com,Zoë\n".encode("latin-1"))
