@@ -389,5 +389,7 @@ LOGGING = {
             name: {"level": "DEBUG" if env_str("LOG_LEVEL") == "DEBUG" else "WARNING"}
             for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")
         },
+        # The embedded broker has no host name; kombu warns about that at every start.
+        "kombu.connection": {"level": "ERROR" if CELERY_BROKER_URL == "filesystem://" else "WARNING"},
     },
 }

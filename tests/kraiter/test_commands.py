@@ -114,3 +114,10 @@ def test_writing_commands_have_a_dry_run_that_writes_nothing(db):
     assert not Sequence.objects.exists()
     with pytest.raises(CommandError, match="cannot --loop"):
         call_command("dispatch_scheduled", "--loop", "--dry-run", stdout=StringIO())
+
+
+def test_the_front_door_is_a_small_page_not_a_debug_404(client, settings):
+    settings.DEBUG = True
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'href="/api/docs/"' in page.content.decode() and 'href="/admin/"' in page.content.decode()

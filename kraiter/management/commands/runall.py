@@ -67,6 +67,7 @@ class Command(BaseCommand):
                 break
             except OSError:
                 time.sleep(0.2)
+        time.sleep(1.5)  # the worker's and beat's start-up lines come a moment after the web server's
         box = Path(settings.VAR_DIR) / "demo-box.txt"
         self.stdout.write(f"Started {', '.join(processes)}. Ctrl-C stops them.")
         if box.is_file():
