@@ -2,9 +2,9 @@
 var/, no DEBUG, no SECRET_KEY, no Redis. Each runs as its own process, as a newcomer's would."""
 
 import os
-from datetime import date, timedelta
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
