@@ -55,7 +55,7 @@ class SendCreatedFilter(CreatedFilter):
 
 @admin.register(Send)
 class SendAdmin(LargeTableAdmin):
-    list_display = ["email", "subject", "template_slug", "badge", "opened", "clicked", "created", "id"]
+    list_display = ["email", "subject", "template_slug", "badge", "opened", "clicked", "created", "short_id"]
     list_display_links = ["email", "subject"]
     list_filter = [OrganisationFilter, "status", "source", TemplateFilter, SendCreatedFilter]
     list_select_related = ["organisation"]
@@ -66,7 +66,7 @@ class SendAdmin(LargeTableAdmin):
     ordering = ["-id"]
     sections: list[tuple[str | None, list[str]]] = [
         ("What happened", ["status_now", "timeline", "links"]),
-        (None, ["id", "organisation", "contact_link", "sender", "email", "subject", "rejection_reason"]),
+        (None, ["id", "organisation", "contact_link", "sender", "recipient", "subject", "rejection_reason"]),
         ("Rendered email", ["rendered_html", "download", "headers", "rendered_text"]),
         ("Template and source", ["template_slug", "template_name", "source", "source_id", "step"]),
         ("Delivery", ["ses_message_id", "attempts", "last_error", "ses_events"]),
@@ -130,9 +130,18 @@ class SendAdmin(LargeTableAdmin):
     def created(self, send: Send) -> str:
         return when(send.created_at)
 
+    @admin.display(description="id")
+    def short_id(self, send: Send) -> Any:
+        """Its end, to tell two sends apart; the whole id on hover and on the send's page."""
+        return format_html('<span title="{}" style="font-family:monospace">…{}</span>', send.id, send.id[-6:])
+
     @admin.display(description="from")
     def sender(self, send: Send) -> str:
         return settings.DEFAULT_FROM_EMAIL
+
+    @admin.display(description="to")
+    def recipient(self, send: Send) -> str:
+        return send.email
 
     @admin.display(description="contact")
     def contact_link(self, send: Send) -> Any:
