@@ -89,10 +89,10 @@ def _range_params(query: QueryDict) -> dict[str, str]:
 
 
 def _scope(query: QueryDict) -> tuple[str, str]:
-    if query.get("template"):
-        return MetricRollup.Scope.TEMPLATE, query["template"]
-    if query.get("sequence"):
-        return MetricRollup.Scope.SEQUENCE, query["sequence"]
+    if template := query.get("template"):
+        return MetricRollup.Scope.TEMPLATE, template
+    if sequence := query.get("sequence"):
+        return MetricRollup.Scope.SEQUENCE, sequence
     return MetricRollup.Scope.ALL, ""
 
 

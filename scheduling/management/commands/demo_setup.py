@@ -61,7 +61,7 @@ class Command(BaseCommand):
                     slug="welcome-email",
                     data=TemplateInput(text=None, variables=["firstName"], html=None, **DEMO_TEMPLATE),
                 )
-            raw_key = stored.get("key")
+            raw_key = str(stored.get("key") or "")
             known = api_key_authenticate(raw_key=raw_key) if raw_key else None
             if known is None or known.organisation_id != organisation.id:
                 raw_key = api_key_create(organisation=organisation, name=DEMO_KEY_NAME).raw_key
