@@ -112,11 +112,11 @@ class SendAdmin(LargeTableAdmin):
 
     @admin.display(description="status", ordering="status")
     def badge(self, send: Send) -> Any:
-        return status_badge(send.status)
+        return status_badge(send)
 
     @admin.display(description="status")
     def status_now(self, send: Send) -> Any:
-        return status_badge(send.status)
+        return status_badge(send)
 
     @admin.display(description="opened", boolean=True)
     def opened(self, send: Send) -> bool:

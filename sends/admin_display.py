@@ -31,14 +31,15 @@ def when(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def status_badge(status: str) -> Any:
+def status_badge(send: Send) -> Any:
+    status = send.status
     colour = BADGE_COLOURS.get(status, "#6b7280")
     return format_html(
         '<span class="send-status send-status-{}" style="background:{};color:#fff;border-radius:9px;'
         'padding:1px 8px;font-size:11px;white-space:nowrap">{}</span>',
         status,
         colour,
-        status,
+        send.get_status_display(),
     )
 
 

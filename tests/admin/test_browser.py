@@ -85,7 +85,7 @@ def test_support_finds_a_send_by_name_and_opens_it(live_server, browser):
     search.submit()
     wait_for(browser, By.ID, "result_list")
     rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr") if "alice@example.com" in r.text]
-    assert len(rows) == 1 and "Reset your password, Alice" in rows[0].text and "delivered" in rows[0].text
+    assert len(rows) == 1 and "Reset your password, Alice" in rows[0].text and "Delivered" in rows[0].text
     assert "Welcome, Bob" not in browser.page_source
     screenshot(browser, "2-search")
 
