@@ -5,20 +5,22 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# The port reaches every printed URL and every link in the emails (PUBLIC_BASE_URL follows it).
+export PORT
 
-.PHONY: setup run test lint migrate browser
+.PHONY: setup run test lint migrate browser shell
 
 # The virtualenv is rebuilt only when requirements.txt changes.
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install -qq --disable-pip-version-check -r requirements.txt
 	@touch $@
 
 setup: $(VENV)/.installed
 
 migrate: setup
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput --verbosity 0
 
 # Embedded mode by default: SQLite in var/, a broker that needs no server, mail in var/outbox/.
 # Set DATABASE_URL / REDIS_URL to run the same thing on PostgreSQL and Redis.
@@ -43,6 +45,10 @@ browser:
 			echo "Chromium is missing and cannot be installed here: the browser test will be skipped."; \
 		fi; \
 	fi
+
+# A Django shell on the same database as `make run`.
+shell: setup
+	$(BIN)/python manage.py shell
 
 lint: setup
 	$(BIN)/ruff check .

@@ -4,13 +4,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from contacts import services
 from contacts.models import Contact, Event
+from kraiter.admin_search import contacts_matching
 from kraiter.admin_tools import CreatedFilter, LargeTableAdmin, OrganisationFilter, admin_link, html_table
 from kraiter.api.fields import format_timestamp
 from kraiter.api.ids import is_valid_id
@@ -27,7 +27,7 @@ class ContactAdmin(LargeTableAdmin):
     list_display = ["email", "id", "organisation", "unsubscribed", "suppressed", "suppression_reason", "created_at"]
     list_filter = [OrganisationFilter, "suppressed", "unsubscribed", "suppression_reason", ContactCreatedFilter]
     search_fields = ["email"]
-    search_help_text = "An email address or a contact id (cnt_...)."
+    search_help_text = "Part of an address, a name (alice, Alice Wilson) or a contact id (cnt_...)."
     list_select_related = ["organisation"]
     ordering = ["-id"]
     actions = ["suppress", "unsuppress", "resubscribe"]
@@ -46,13 +46,13 @@ class ContactAdmin(LargeTableAdmin):
     ]  # fmt: skip
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str) -> Any:
-        """Exact, indexed lookups: the whole address (any case) or the id."""
+        """The id, exactly; otherwise part of the address or of the name (kraiter.admin_search)."""
         term = search_term.strip()
         if not term:
             return queryset, False
         if is_valid_id(term, "cnt"):
             return queryset.filter(pk=term), False
-        return queryset.alias(email_key=Lower("email")).filter(email_key=term.lower()), False
+        return contacts_matching(queryset, term), False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # contacts come from the API, events and imports

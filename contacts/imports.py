@@ -31,50 +31,84 @@ class CsvRow:
     properties: dict[str, str]
 
 
+# The two columns the rejects report adds to the original ones; an import ignores them, so the
+# report, once fixed, is imported as it is.
+REPORT_COLUMNS = ("rejected_line", "rejected_reason")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+    cells: list[str]  # the row as it was in the file, column by column
+
+
 @dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, raw email, reason
+    duplicates: int = 0  # rows whose address an earlier row of the file already had
+    header: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
         return self.created + self.updated + self.unchanged
 
 
-def read_contact_rows(lines: Iterable[str], report: ImportReport) -> Iterator[CsvRow]:
+def read_contact_rows(lines: Iterable[str], report: ImportReport, *, delimiter: str = ",") -> Iterator[CsvRow]:
     """Rows with a valid email; the others go to `report.rejected` with the reason. Text the
     database cannot store (a NUL) is refused: in the header for the whole file, in a row for it."""
-    reader = csv.DictReader(lines)
-    for name in reader.fieldnames or []:
+    reader = csv.DictReader(lines, delimiter=delimiter)
+    fieldnames = list(reader.fieldnames or [])
+    for name in fieldnames:
         if problem := text_problem(name):
             raise InvalidInput(f"The CSV header '{format_path((name,))}' {problem}.")
-    columns = {name.strip().lower(): name for name in reader.fieldnames or []}
+    report.header = [name for name in fieldnames if name not in REPORT_COLUMNS]
+    columns = {name.strip().lower(): name for name in report.header}
     if "email" not in columns:
-        raise InvalidInput("The CSV needs a header row with an 'email' column.")
+        raise InvalidInput(_no_email_column(fieldnames, delimiter))
     email_column = columns["email"]
+    seen: set[str] = set()
     for row in reader:
         line = reader.line_num
+        cells = [row.get(name) or "" for name in report.header] + list(row.get(None) or [])  # type: ignore[call-overload]
         if None in row:  # more cells than headers
-            report.rejected.append((line, str(row.get(email_column) or ""), "more cells than the header has columns"))
+            report.rejected.append(Rejected(line, "more cells than the header has columns", cells))
             continue
-        problem = _unstorable_cell(row)
-        if problem:
-            report.rejected.append((line, str(row.get(email_column) or "").replace("\x00", ""), problem))
+        if problem := _unstorable_cell(row):
+            report.rejected.append(Rejected(line, problem, [cell.replace("\x00", "") for cell in cells]))
             continue
-        raw_email = (row.get(email_column) or "").strip()
         try:
-            email = normalise_email(raw_email)
+            email = normalise_email((row.get(email_column) or "").strip())
         except InvalidInput as exc:
-            report.rejected.append((line, raw_email, exc.message))
+            report.rejected.append(Rejected(line, exc.message, cells))
             continue
+        key = email_lookup_key(email)
+        report.duplicates += key in seen
+        seen.add(key)
         properties = {
             key.strip(): value
             for key, value in row.items()
-            if key is not None and key != email_column and key.strip() and value not in (None, "")
+            if key is not None
+            and key not in (email_column, *REPORT_COLUMNS)
+            and key.strip()
+            and value not in (None, "")
         }
         yield CsvRow(line, email, properties)
+
+
+def _no_email_column(fieldnames: list[str], delimiter: str) -> str:
+    header = delimiter.join(fieldnames)
+    for other in ";\t|":
+        if other != delimiter and "email" in [name.strip().lower() for name in header.split(other)]:
+            shown = "\\t" if other == "\t" else other
+            return (
+                f"The CSV's header has no 'email' column, but it has one when split at '{shown}': "
+                f"the file is separated by '{shown}', not commas. Run again with --delimiter '{shown}'."
+            )
+    return "The CSV needs a header row with an 'email' column."
 
 
 def _unstorable_cell(row: dict[str, str]) -> str | None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from kraiter.api.ids import id_floor
+from kraiter.email_display import email_for_display
 from kraiter.models import Organisation, StaffMembership
 
 
@@ -38,12 +39,14 @@ class LargeTableAdmin(admin.ModelAdmin):
     list_per_page = 50
 
 
-def email_preview(html: str, *, height: int = 480) -> Any:
-    """Rendered HTML in a sandboxed iframe: its scripts cannot run and its links cannot navigate the admin."""
+def email_preview(html: str, *, height: int = 720) -> Any:
+    """Rendered HTML in a sandboxed iframe: its scripts cannot run, its links cannot navigate the
+    admin, and our pixel and tracked links are made inert first (kraiter.email_display), so
+    looking at an email never records an open or a click. Wide enough for a 600 px email."""
     return format_html(
-        '<iframe sandbox="" srcdoc="{}" style="width:100%;max-width:760px;height:{}px;'
-        'border:1px solid #ccc;background:#fff"></iframe>',
-        html,
+        '<iframe sandbox="" srcdoc="{}" title="email preview" style="width:100%;min-width:640px;'
+        'max-width:960px;height:{}px;border:1px solid #ccc;background:#fff"></iframe>',
+        email_for_display(html).html,
         height,
     )
 

@@ -1,44 +1,68 @@
-"""A progress bar for long management commands (plain text, one line, no dependency)."""
+"""Progress of the long management commands, drawn by tqdm on stderr: rows done, rate and ETA.
 
+Nothing is drawn for zero work, the total is fixed when the bar first appears (known up front,
+or left open), the output is the stream's own (not Django's red error style), and the final line
+is printed once, by `close()`.
+"""
+
+import codecs
 import sys
-import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 
 class ProgressBar:
-    def __init__(self, label: str, *, stream: Any = None, width: int = 30) -> None:
+    def __init__(self, label: str, *, stream: Any = None, unit: str = "rows") -> None:
         self.label = label
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.started = time.monotonic()
-        self._last = 0.0
+        # Django's command stderr styles everything it writes as an error (bold red): write to
+        # the stream underneath it.
+        self.stream = getattr(stream, "_out", stream) or sys.stderr
+        self.unit = unit
+        self._bar: tqdm[Any] | None = None
 
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self._last < 0.2:
-            return
-        self._last = now
-        filled = self.width * done // max(total, 1)
-        rate = done / max(now - self.started, 1e-6)
-        line = f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} ({rate:.0f}/s)"
-        self.stream.write(line + ("\n" if done >= total else ""))
-        self.stream.flush()
+    def __call__(self, done: int, total: int | None = None) -> None:
+        """`done` rows so far, of `total` (None: not known in advance). The first call's total stays."""
+        if self._bar is None:
+            if total == 0 or (total is None and done == 0):
+                return
+            self._bar = tqdm(
+                total=total, desc=self.label, unit=f" {self.unit}", file=self.stream, mininterval=0.2, leave=True
+            )
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
-class FileProgress:
-    """Reads a file as text lines while counting the bytes, so a bar can show how far it got."""
+def count_lines(path: Path) -> int:
+    """Lines in a file (a last line without a newline counts), read in 1 MB blocks."""
+    count = 0
+    last = b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
 
-    def __init__(self, path: str, *, encoding: str = "utf-8-sig") -> None:
-        import os
 
-        self.path = path
-        self.size = max(os.path.getsize(path), 1)
-        self.done = 0
-        self.encoding = encoding
+def file_encoding_problem(path: Path) -> str | None:
+    """Why a file cannot be read as UTF-8 text, said so a person can fix it, or None."""
+    with open(path, "rb") as handle:
+        start = handle.read(4)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return (
+            "the file is UTF-16 (Excel's 'Unicode text'); save it as 'CSV UTF-8', or convert it: "
+            f"iconv -f UTF-16 -t UTF-8 {path} > {path.stem}-utf8{path.suffix}"
+        )
+    return None
 
-    def lines(self) -> Iterator[str]:
-        with open(self.path, "rb") as handle:
-            for raw in handle:
-                self.done += len(raw)
-                yield raw.decode(self.encoding if self.done == len(raw) else "utf-8")
+
+def text_lines(path: Path) -> Iterator[str]:
+    """The file's lines as text (UTF-8, a byte-order mark skipped), newlines kept."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        yield from handle

@@ -46,15 +46,44 @@ DEBUG = env_bool("DEBUG")
 # pytest sets nothing in the environment; its presence is what marks a test run.
 TESTING = env_bool("KRAITER_TESTING") or "pytest" in sys.modules
 
-_INSECURE_DEV_KEY = "insecure-development-key-only-for-debug-and-tests"
-SECRET_KEY = env_str("SECRET_KEY") or _INSECURE_DEV_KEY
-if SECRET_KEY == _INSECURE_DEV_KEY and not (DEBUG or TESTING):
-    raise ImproperlyConfigured("SECRET_KEY must be set outside DEBUG (it signs tracking and unsubscribe links).")
+# Embedded mode (no DATABASE_URL: SQLite in var/) is what `make run` and the README's commands use.
+EMBEDDED = not env_str("DATABASE_URL")
+
+
+def embedded_secret_key(path: Path) -> str:
+    """The secret of an embedded install: made once into var/secret-key (readable by its owner
+    only) and read from there after, so every command works without DEBUG and links signed by
+    one process verify in the others and after a restart."""
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+        except FileExistsError:
+            pass  # another process of `make run` made it first: use theirs
+    return path.read_text().strip()
+
+
+_INSECURE_TEST_KEY = "insecure-key-only-for-tests"
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY and TESTING:
+    SECRET_KEY = _INSECURE_TEST_KEY
+elif not SECRET_KEY and (EMBEDDED or DEBUG):
+    SECRET_KEY = embedded_secret_key(VAR_DIR / "secret-key")
+elif not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DATABASE_URL is (it signs tracking and unsubscribe links): "
+        "export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The port `make run` serves on (PORT=8102 make run); links and printed URLs follow it.
+PORT = env_int("PORT", 8000)
 # The public address of this service: tracking pixels, click links and unsubscribe links point here.
-PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -144,8 +173,9 @@ if DATABASE_STATEMENT_TIMEOUT_MS and DATABASES["default"]["ENGINE"].endswith("po
     # A startup parameter of the connection: no extra round trip, and it cannot be forgotten.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# SQLite cannot INCLUDE columns in an index; metrics' migration 0002 gives it a plain one instead.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# SQLite cannot INCLUDE columns in an index or a unique constraint (W040, W039); metrics' migration
+# 0002 and sends' 0004 give it a plain unique index on the rollup key instead.
+SILENCED_SYSTEM_CHECKS = ["models.W040", "models.W039"]
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 
 # --- Redis, cache, Celery -----------------------------------------------------------------------
@@ -386,5 +416,13 @@ LOGGING = {
         # own request logger quiet about 4xx: they are the client's business, and in the envelope.
         "django.request": {"level": "ERROR"},
         "botocore": {"level": "WARNING"},
+        # Quiet by default: beat's "sending due task" and the worker's received/succeeded lines
+        # come every second or two; they are ticks, not events (LOG_LEVEL=DEBUG shows them).
+        **{
+            name: {"level": "DEBUG" if env_str("LOG_LEVEL") == "DEBUG" else "WARNING"}
+            for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")
+        },
+        # The embedded broker has no host name; kombu warns about that at every start.
+        "kombu.connection": {"level": "ERROR" if CELERY_BROKER_URL == "filesystem://" else "WARNING"},
     },
 }

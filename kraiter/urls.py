@@ -11,6 +11,7 @@ from contacts.views import ContactViewSet, EventViewSet
 from domains.views import DomainViewSet
 from kraiter.api.errors import api_not_found, read_only
 from kraiter.api.schema_view import SchemaView
+from kraiter.pages import landing
 from kraiter.views import ApiKeyViewSet, TenantViewSet
 from metrics.dashboard import metrics_dashboard
 from metrics.views import MetricsViewSet
@@ -47,6 +48,7 @@ schema_view = read_only(SchemaView.as_view(**_public))
 docs_view = read_only(SpectacularSwaggerView.as_view(url_name="api-schema", **_public))
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("admin/metrics/", admin.site.admin_view(metrics_dashboard), name="metrics-dashboard"),
     path("admin/", admin.site.urls),
     path("webhooks/ses/", SesWebhookView.as_view(), name="ses-webhook"),

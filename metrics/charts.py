@@ -15,6 +15,9 @@ COLOURS = {
 }
 
 
+MAX_DOTS = 400
+
+
 def line_chart(
     series: Mapping[str, Sequence[int]], labels: Sequence[str], *, width: int = 760, height: int = 240
 ) -> SafeString:
@@ -49,6 +52,17 @@ def line_chart(
             for name, values in series.items()
         ),
     )
+    # Values on hover: a dot per point with its value as the tooltip (up to a readable number of points).
+    dots = format_html_join(
+        "",
+        '<circle cx="{}" cy="{}" r="3" fill="{}"><title>{}: {} {}</title></circle>',
+        (
+            (f"{x(i):.1f}", f"{y(v):.1f}", COLOURS.get(name, "#000"), labels[i] if i < len(labels) else i, v, name)
+            for name, values in series.items()
+            for i, v in enumerate(values)
+            if len(values) <= MAX_DOTS
+        ),
+    )
     legend = format_html_join(
         "",
         '<span style="color:{};margin-right:1em">&#9632; {}</span>',
@@ -56,11 +70,12 @@ def line_chart(
     )
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" style="width:100%;height:auto" role="img" '
-        'aria-label="engagement chart">{}{}{}</svg><div>{}</div>',
+        'aria-label="engagement chart">{}{}{}{}</svg><div>{}</div>',
         width,
         height,
         grid,
         ticks,
         lines,
+        dots,
         legend,
     )

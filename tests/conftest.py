@@ -73,6 +73,18 @@ def _client_for(organisation: Organisation) -> ApiClient:
     return client
 
 
+@pytest.fixture(scope="session")
+def _test_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture(autouse=True)
+def _var_dir_of_its_own(settings: Any, _test_var_dir: Any) -> None:
+    """What commands keep in var/ (demo_setup's key and password) goes to a folder of the test
+    run's, never into the var/ of the developer's own `make run`."""
+    settings.VAR_DIR = _test_var_dir
+
+
 @pytest.fixture(autouse=True)
 def _fast_ses_rate(settings: Any) -> Iterator[None]:
     """Most delivery tests are not about the rate limit: lift it. tests/sends/test_ratelimit.py

@@ -18,5 +18,6 @@ class WritingCommand(BaseCommand):
         with transaction.atomic():
             result = super().execute(*args, **options)
             transaction.set_rollback(True)
-        self.stderr.write("Dry run: all of that was rolled back; nothing was written.")
+        # Plain, not Django's error style: a dry run that did what was asked is not an error.
+        self.stderr.write("Dry run: all of that was rolled back; nothing was written.", style_func=str)
         return result

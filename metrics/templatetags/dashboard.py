@@ -1,4 +1,4 @@
-"""{% dashboard request %}: today's numbers and the 30-day chart on the admin's front page."""
+"""{% dashboard request %}: today's numbers, the 30-day chart, bounces, suppressions and the queue."""
 
 from typing import Any
 
@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from kraiter.admin_tools import OrganisationFilter
 from kraiter.models import Organisation
 from metrics.dashboard import organisation_summary
+from metrics.health import organisation_health
 from sends.models import COUNTERS
 
 register = template.Library()
@@ -24,4 +25,5 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "organisations": Organisation.objects.order_by("name")[:200],
         "counters": COUNTERS,
         **organisation_summary(organisation),
+        **organisation_health(organisation),
     }

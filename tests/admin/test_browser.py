@@ -2,10 +2,12 @@
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from sends.models import SendContent
 from tests.factories import ContactFactory, OrganisationFactory, SendFactory
@@ -50,15 +52,18 @@ def screenshot(browser, name: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_support_finds_a_send_by_email_and_opens_it(live_server, browser):
+def test_support_finds_a_send_by_name_and_opens_it(live_server, browser):
     from selenium.webdriver.common.by import By
 
     get_user_model().objects.create_superuser("support", "support@example.com", "correct horse battery")
     acme = OrganisationFactory(name="Acme")
-    alice = ContactFactory(organisation=acme, email="alice@example.com", properties={"firstName": "Alice"})
+    alice = ContactFactory(
+        organisation=acme, email="alice@example.com", properties={"firstName": "Alice", "lastName": "Wilson"}
+    )
     reset = SendFactory(
         organisation=acme, contact=alice, template_slug="password-reset", template_name="Password reset",
         subject="Reset your password, Alice", status="delivered", ses_message_id="0100018f-example",
+        sent_at=timezone.now() + timedelta(seconds=1), delivered_at=timezone.now() + timedelta(seconds=3),
     )  # fmt: skip
     SendContent.objects.create(send=reset, html="<h1>Reset your password</h1><p>Hi Alice</p>", text="Hi Alice")
     SendFactory(organisation=acme, email="bob@example.com", subject="Welcome, Bob")
@@ -76,15 +81,19 @@ def test_support_finds_a_send_by_email_and_opens_it(live_server, browser):
     search = wait_for(browser, By.ID, "find-send")  # the dashboard, once logged in
     screenshot(browser, "1-dashboard")
 
-    search.send_keys("Alice@Example.com")
+    search.send_keys("alice wilson")  # as support hears it: a name, not an address
     search.submit()
     wait_for(browser, By.ID, "result_list")
-    rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
-    assert len(rows) == 1 and "alice@example.com" in rows[0].text
+    rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr") if "alice@example.com" in r.text]
+    assert len(rows) == 1 and "Reset your password, Alice" in rows[0].text and "Delivered" in rows[0].text
+    assert "Welcome, Bob" not in browser.page_source
     screenshot(browser, "2-search")
 
     rows[0].find_element(By.CSS_SELECTOR, "th a").click()
-    wait_for(browser, By.CSS_SELECTOR, "iframe[sandbox]")
+    preview = wait_for(browser, By.CSS_SELECTOR, "iframe[sandbox]")
     page = browser.page_source
     assert reset.id in page and "Reset your password, Alice" in page and "What happened" in page
+    timeline = browser.find_element(By.CSS_SELECTOR, ".field-timeline")
+    assert timeline.location["y"] < 1000 and "delivered" in timeline.text  # the answer, on the first screen
+    assert preview.size["width"] >= 600  # a 600 px email fits
     screenshot(browser, "3-send")

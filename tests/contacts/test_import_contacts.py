@@ -92,3 +92,48 @@ def test_cells_the_database_cannot_store_reject_their_row_and_a_header_the_file(
     header.write_text("email,na\x00me\nann@example.com,Ann\n")
     with pytest.raises(CommandError, match=r"The CSV header 'na\\u0000me' contains a NUL character"):
         run(header, "--organisation", organisation.id)
+
+
+def test_the_rejects_report_keeps_whole_rows_and_imports_once_fixed(organisation, csv_file):
+    out, _ = run(csv_file, "--organisation", organisation.id)
+    assert "1 rows repeated an address of an earlier row" in out  # alice@EXAMPLE.com again
+    report = csv_file.parent / "contacts.csv.rejected.csv"
+    lines = report.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "Email,firstName,plan,city,rejected_line,rejected_reason"
+    assert lines[1].startswith("not-an-email,Nobody,free,,4,")
+    report.write_text(report.read_text(encoding="utf-8").replace("not-an-email", "nobody@example.com"))
+    out, _ = run(report, "--organisation", organisation.id)
+    assert "1 new" in out
+    assert Contact.objects.get(email="nobody@example.com").properties == {"firstName": "Nobody", "plan": "free"}
+
+
+def test_a_dry_run_writes_no_report(organisation, csv_file):
+    out, _ = run(csv_file, "--organisation", organisation.id, "--dry-run")
+    assert "would be written to" in out and "line 4: " in out
+    assert not (csv_file.parent / "contacts.csv.rejected.csv").exists()
+
+
+def test_progress_counts_rows_and_draws_nothing_for_an_empty_file(organisation, csv_file, tmp_path):
+    _, err = run(csv_file, "--organisation", organisation.id)
+    assert "10/10" in err and err.count("10/10") == 1 and "\x1b[" not in err  # rows, once, no colour
+    empty = tmp_path / "empty.csv"
+    empty.write_text("email,name\n")
+    out, err = run(empty, "--organisation", organisation.id)
+    assert err == "" and "Imported 0 contacts" in out
+
+
+def test_semicolon_files_and_utf16_files_get_a_way_out(organisation, tmp_path):
+    semicolons = tmp_path / "excel.csv"
+    semicolons.write_text("email;firstName\nann@example.com;Ann\n")
+    with pytest.raises(CommandError, match=r"separated by ';'.*--delimiter ';'"):
+        run(semicolons, "--organisation", organisation.id)
+    out, _ = run(semicolons, "--organisation", organisation.id, "--delimiter", ";")
+    assert "1 new" in out
+    utf16 = tmp_path / "unicode.csv"
+    utf16.write_text("email,name\nbo@example.com,Bo\n", encoding="utf-16")
+    with pytest.raises(CommandError, match=r"UTF-16.*CSV UTF-8"):
+        run(utf16, "--organisation", organisation.id)
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("email,name\nzo@example.com,Zoë\n".encode("latin-1"))
+    with pytest.raises(CommandError, match="not UTF-8 text"):
+        run(latin1, "--organisation", organisation.id)

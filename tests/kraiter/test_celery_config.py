@@ -30,3 +30,16 @@ def test_run_concurrently_raises_what_a_thread_raised():
 
     with pytest.raises(RuntimeError, match="thread 2 crashed"):
         run_concurrently(crash, 4)
+
+
+def test_worker_and_beat_log_real_events_not_their_ticks():
+    """`make run` shows one line per real event: beat's "Sending due task" and the worker's
+    "received"/"succeeded", every second or two, stay below INFO (LOG_LEVEL=DEBUG shows them)."""
+    import logging
+
+    from celery import signals
+
+    signals.setup_logging.send(sender=None, loglevel="INFO", logfile=None, format="", colorize=False)
+    for ticker in ("celery.beat", "celery.app.trace", "celery.worker.strategy"):
+        assert not logging.getLogger(ticker).isEnabledFor(logging.INFO), ticker
+    assert logging.getLogger("sends.delivery").isEnabledFor(logging.INFO)

@@ -20,6 +20,14 @@ def run(command, *args):
     return out.getvalue()
 
 
+def run_failing(command, *args):
+    """The output of a command that ends in an error (a non-zero exit from manage.py), and the error."""
+    out = StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command(command, *map(str, args), stdout=out, stderr=StringIO())
+    return out.getvalue(), str(error.value)
+
+
 def at(minutes):
     return (datetime(2026, 11, 1, 12, tzinfo=UTC) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -48,16 +56,20 @@ def test_import_ses_events_from_sns_sqs_and_firehose_exports(tmp_path, two_sends
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n{broken json\n\n", encoding="utf-8")
 
-    assert "Would import: 1 ignored, 6 readable, 1 unreadable" in run("import_ses_events", path, "--dry-run")
+    out, error = run_failing("import_ses_events", path, "--dry-run")
+    assert "Would import: 1 ignored, 6 readable, 1 unreadable" in out and "1 line(s) could not be read" in error
     assert not SesNotification.objects.exists()
 
-    out = run("import_ses_events", path)
+    out, error = run_failing("import_ses_events", path)
     assert "3 applied, 2 duplicate, 2 ignored, 1 unreadable" in out and "line 8" in out
+    assert "ignored: events of a type we do not use" in out and "could not be read" in error
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == "delivered" and first.opened_at is not None
     assert second.status == "bounced" and second.contact.suppressed
-    assert "7 duplicate" in run("import_ses_events", path)  # the same file twice changes nothing
+    assert "7 duplicate" in run_failing("import_ses_events", path)[0]  # the same file twice changes nothing
+    path.write_text(json.dumps(sns_line) + "\n", encoding="utf-8")
+    assert "1 duplicate" in run("import_ses_events", path)  # every line read: no error
 
 
 def test_import_ses_events_needs_a_file(db, tmp_path):

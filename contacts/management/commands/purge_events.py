@@ -34,7 +34,7 @@ class Command(BaseCommand):
             if not options["dry_run"]:
                 events_purge(event_ids=[event.id for event in batch])
             count += len(batch)
-            bar(count, count + 1)
-        bar(count, count)
+            bar(count)
+        bar.close()
         verb = "Would delete" if options["dry_run"] else "Deleted"
         self.stdout.write(f"{verb} {count} event(s) older than {options['older_than']}.")

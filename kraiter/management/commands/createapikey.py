@@ -22,6 +22,9 @@ class Command(WritingCommand):
             created = api_key_create(organisation=organisation, name=options["name"])
         except ServiceError as exc:
             raise CommandError(exc.message) from None
+        if options["dry_run"]:  # rolled back afterwards: show nothing that looks like it would work
+            self.stdout.write("kr_DRY-RUN-NOT-A-KEY (a key would be printed here, once)")
+            return
         self.stdout.write(created.raw_key)
 
 

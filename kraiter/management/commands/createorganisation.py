@@ -30,7 +30,11 @@ class Command(WritingCommand):
         if options["staff_user"]:
             user = get_user_model().objects.filter(username=options["staff_user"]).first()
             if user is None:
-                raise CommandError(f"No user named {options['staff_user']}.")
+                name = options["staff_user"]
+                raise CommandError(
+                    f"No user named {name!r}. Make one first with `.venv/bin/python manage.py createsuperuser "
+                    f"--username {name} --email {name}@example.com`, or leave --staff-user out."
+                )
         try:
             status = Organisation.SendingStatus.ENABLED if options["enabled"] else Organisation.SendingStatus.SANDBOX
             organisation = organisation_create(name=options["name"], staff_user=user, sending_status=status)

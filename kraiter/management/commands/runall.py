@@ -1,9 +1,12 @@
 """Starts the web server, a Celery worker and Celery beat together; Ctrl-C stops all three."""
 
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -27,20 +30,22 @@ class Command(BaseCommand):
     help = "Runs web + worker + beat in the foreground (what `make run` uses). Ctrl-C stops them all."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=settings.PORT, help="The web server's port (default: PORT).")
+        parser.add_argument("--host", default="127.0.0.1", help="The address to listen on.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         python = sys.executable
-        celery = [python, "-m", "celery", "-A", "kraiter"]
+        celery = [python, "-m", "celery", "-A", "kraiter", "--quiet"]
         commands = {
             "web": [python, "manage.py", "runserver", f"{options['host']}:{options['port']}", "--noreload"],
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
         self.stdout.write(startup_banner())
-        processes = {name: subprocess.Popen(command) for name, command in commands.items()}
-        self.stdout.write(f"Started {', '.join(processes)}. Ctrl-C stops them.")
+        # The worker renders the emails: its links must name the port the web server listens on.
+        environment = {**os.environ, "PORT": str(options["port"])}
+        processes = {name: subprocess.Popen(command, env=environment) for name, command in commands.items()}
+        self._announce(options["host"], options["port"], processes)
         stopping = False
 
         def stop(*_: Any) -> None:
@@ -66,3 +71,18 @@ class Command(BaseCommand):
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+    def _announce(self, host: str, port: int, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        """Once the web server answers, the demo's box (demo_setup) goes last, where it stays in view."""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and all(p.poll() is None for p in processes.values()):
+            try:
+                socket.create_connection((host, port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(1.5)  # the worker's and beat's start-up lines come a moment after the web server's
+        box = Path(settings.VAR_DIR) / "demo-box.txt"
+        self.stdout.write(f"Started {', '.join(processes)}. Ctrl-C stops them.")
+        if box.is_file():
+            self.stdout.write(box.read_text())

@@ -17,28 +17,44 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--from", dest="start", required=True, help="Start, ISO 8601 (e.g. 2025-09-01).")
-        parser.add_argument("--to", dest="end", required=True, help="End (exclusive), ISO 8601.")
+        parser.add_argument(
+            "--from",
+            dest="start",
+            required=True,
+            help="Start: a date (2025-09-01, midnight UTC) or an ISO 8601 timestamp with a zone.",
+        )
+        parser.add_argument(
+            "--to", dest="end", required=True, help="End (exclusive): a date or a timestamp, as --from."
+        )
         parser.add_argument("--organisation", help="Only this organisation (id or name); default: all.")
         parser.add_argument("--dry-run", action="store_true", help="Count what would be rebuilt; write nothing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            start, end = parse_timestamp(options["start"]), parse_timestamp(options["end"])
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        start, end = moment(options["start"], "--from"), moment(options["end"], "--to")
         if start >= end:
             raise CommandError("--from must be before --to.")
         if options["organisation"]:
             organisations = [find_organisation(options["organisation"])]
         else:
             organisations = list(Organisation.objects.order_by("id"))
+        bar = ProgressBar("Rebuilding days", stream=self.stderr, unit="days")
         counted = rollups_backfill(
             start=start,
             end=end,
             organisations=organisations,
             dry_run=options["dry_run"],
-            progress=ProgressBar("Rebuilding days", stream=self.stderr),
+            progress=bar,
         )
+        bar.close()
         verb = "Would count" if options["dry_run"] else "Counted"
         self.stdout.write(f"{verb} {counted} events for {len(organisations)} organisation(s).")
+
+
+def moment(value: str, option: str) -> Any:
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise CommandError(
+            f"{option} {value!r} is neither a date (2025-09-01, midnight UTC) nor a timestamp with a time "
+            "zone (2025-09-01T08:00:00Z)."
+        ) from None

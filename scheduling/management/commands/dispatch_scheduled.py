@@ -17,7 +17,9 @@ class Command(WritingCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("--loop", action="store_true", help="Keep dispatching until interrupted.")
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+        parser.add_argument(
+            "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Due rows claimed per transaction."
+        )
         parser.add_argument(
             "--interval", type=float, default=settings.DISPATCH_INTERVAL_SECONDS, help="Seconds between idle ticks."
         )

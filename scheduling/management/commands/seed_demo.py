@@ -15,7 +15,7 @@ from kraiter.models import Organisation
 from kraiter.progress import ProgressBar
 from kraiter.services import organisation_create
 from scheduling.models import Sequence
-from scheduling.services import enrolment_create, sequence_activate, sequence_upsert
+from scheduling.services import enrolment_create, sequence_activate, sequence_pause, sequence_upsert
 from sends.engagement.pipeline import EngagementFact, engagement_record
 from sends.models import EngagementKind, Send
 from sends.services import SendOrigin, send_build, send_save_many
@@ -34,6 +34,8 @@ TEMPLATES = {
     "password-reset": ("Password reset", "Reset your password", "Use the link below within 24 hours."),
     "receipt": ("Receipt", "Your receipt {{ orderId }}", "Thanks for your order {{ orderId }}."),
 }
+# Its own slug, so a sequence you made (the README's `onboarding`) is never touched.
+SEQUENCE_SLUG = "demo-onboarding"
 ONBOARDING = """trigger:
   event: signed_up
 steps:
@@ -49,14 +51,15 @@ class Command(WritingCommand):
     help = (
         "Fills an organisation with a realistic demo: contacts, five templates, an onboarding sequence, "
         "a month of sends with deliveries, opens, clicks, bounces and complaints, and emails still "
-        "scheduled. Nothing is mailed. Run it again to add more."
+        "scheduled (held: the demo sequence is left paused). Nothing is mailed, and templates or "
+        "sequences that already exist are left as they are. Run it again to add more."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("--organisation", default="Demo", help="Name of the organisation (created if missing).")
-        parser.add_argument("--contacts", type=int, default=300)
-        parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--contacts", type=int, default=300, help="How many contacts to add (default 300).")
+        parser.add_argument("--days", type=int, default=30, help="How many days of history (default 30).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed, for the same data twice.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -64,19 +67,37 @@ class Command(WritingCommand):
         organisation = Organisation.objects.filter(name=options["organisation"]).first()
         organisation = organisation or organisation_create(name=options["organisation"], sending_status="enabled")
         templates = self._templates(organisation)
-        sequence = self._sequence(organisation)
+        sequence, new_sequence = self._sequence(organisation)
         now = timezone.now()
-        bar = ProgressBar("Seeding contacts", stream=self.stderr)
+        bar = ProgressBar("Seeding contacts", stream=self.stderr, unit="contacts")
         sends = 0
+        recent: list[Contact] = []
         for number in range(options["contacts"]):
             with transaction.atomic():
                 contact = self._contact(organisation, rng)
                 joined = now - timedelta(days=rng.uniform(0, options["days"]), minutes=rng.uniform(0, 60))
                 sends += self._history(organisation, contact, templates, rng, joined, now)
-                if now - joined < timedelta(days=2) and contact.can_receive:
-                    enrolment_create(sequence=sequence, contact=contact, now=now)
+            if now - joined < timedelta(days=2):
+                recent.append(contact)
             bar(number + 1, options["contacts"])
-        self.stdout.write(f"{organisation.name} ({organisation.id}): {options['contacts']} contacts, {sends} sends.")
+        bar.close()
+        enrolled = self._enrol_held(sequence, recent, now) if new_sequence else 0
+        self.stdout.write(
+            f"{organisation.name} ({organisation.id}): {options['contacts']} contacts, {sends} sends, "
+            f"{enrolled} enrolled in {SEQUENCE_SLUG} (paused: nothing is mailed)."
+        )
+
+    def _enrol_held(self, sequence: Sequence, contacts: list[Contact], now: Any) -> int:
+        """Enrols and pauses in one transaction: no dispatcher ever sees a scheduled send not held."""
+        with transaction.atomic():
+            sequence = sequence_activate(sequence=sequence)
+            enrolled = 0
+            for contact in contacts:
+                if Contact.objects.get(pk=contact.pk).can_receive:
+                    enrolment_create(sequence=sequence, contact=contact, now=now)
+                    enrolled += 1
+            sequence_pause(sequence=sequence)
+        return enrolled
 
     def _templates(self, organisation: Organisation) -> dict[str, Template]:
         for slug, (name, subject, line) in TEMPLATES.items():
@@ -85,6 +106,8 @@ class Command(WritingCommand):
                 '<p><a href="https://example.com/app">Open the app</a></p>'
                 '<p style="font-size:11px"><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p></body></html>'
             )
+            if Template.objects.filter(organisation=organisation, slug=slug).exists():
+                continue  # yours, or made by an earlier run: left as it is
             template_upsert(
                 organisation=organisation,
                 slug=slug,
@@ -92,11 +115,15 @@ class Command(WritingCommand):
             )
         return {t.slug: t for t in Template.objects.filter(organisation=organisation)}
 
-    def _sequence(self, organisation: Organisation) -> Sequence:
+    def _sequence(self, organisation: Organisation) -> tuple[Sequence, bool]:
+        """The demo sequence, made on the first run only (a later run adds history, no enrolments)."""
+        existing = Sequence.objects.filter(organisation=organisation, slug=SEQUENCE_SLUG).first()
+        if existing is not None:
+            return existing, False
         sequence, _ = sequence_upsert(
-            organisation=organisation, slug="onboarding", name="Onboarding", definition=ONBOARDING
+            organisation=organisation, slug=SEQUENCE_SLUG, name="Onboarding (demo)", definition=ONBOARDING
         )
-        return sequence_activate(sequence=sequence)
+        return sequence, True
 
     def _contact(self, organisation: Organisation, rng: random.Random) -> Contact:
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -114,11 +141,11 @@ class Command(WritingCommand):
     def _history(self, organisation: Organisation, contact: Contact, templates: dict[str, Template],
                  rng: random.Random, joined: Any, now: Any) -> int:  # fmt: skip
         """The mail a contact got since joining, and what happened to each."""
-        plan = [("welcome-email", 0.0, SendOrigin(Send.Source.SEQUENCE, "onboarding", 1))]
+        plan = [("welcome-email", 0.0, SendOrigin(Send.Source.SEQUENCE, SEQUENCE_SLUG, 1))]
         if now - joined > timedelta(days=1):
-            plan.append(("getting-started", 1.0, SendOrigin(Send.Source.SEQUENCE, "onboarding", 2)))
+            plan.append(("getting-started", 1.0, SendOrigin(Send.Source.SEQUENCE, SEQUENCE_SLUG, 2)))
         if now - joined > timedelta(days=4):
-            plan.append(("tips-and-tricks", 4.0, SendOrigin(Send.Source.SEQUENCE, "onboarding", 3)))
+            plan.append(("tips-and-tricks", 4.0, SendOrigin(Send.Source.SEQUENCE, SEQUENCE_SLUG, 3)))
         for _ in range(rng.choice([0, 0, 1, 2])):
             plan.append(
                 (rng.choice(["password-reset", "receipt"]), rng.uniform(0, (now - joined).days or 0.5), SendOrigin())

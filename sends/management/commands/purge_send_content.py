@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--older-than", required=True, help="Retention, e.g. 90d or 26w.")
         parser.add_argument("--dry-run", action="store_true", help="Count what would go; delete nothing.")
-        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument("--batch-size", type=int, default=5000, help="Sends per transaction (default 5000).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             if not options["dry_run"]:
                 send_contents_purge(send_ids=[content.send_id for content in batch])
             count += len(batch)
-            bar(count, count + 1)
-        bar(count, count)
+            bar(count)
+        bar.close()
         verb = "Would delete" if options["dry_run"] else "Deleted"
         self.stdout.write(f"{verb} the content of {count} send(s) older than {options['older_than']}.")

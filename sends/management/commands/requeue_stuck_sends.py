@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--older-than", default="10m", help="Queued for longer than this (default 10m).")
         parser.add_argument("--dry-run", action="store_true", help="Count them; enqueue nothing.")
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=int, default=1000, help="Sends per batch (default 1000).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             if not options["dry_run"]:
                 send_enqueue_delivery([send.id for send in batch])
             count += len(batch)
-            bar(count, count + 1)
-        bar(count, count)
+            bar(count)
+        bar.close()
         verb = "Would re-enqueue" if options["dry_run"] else "Re-enqueued"
         self.stdout.write(f"{verb} {count} send(s) queued for more than {options['older_than']}.")
