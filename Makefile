@@ -27,7 +27,7 @@ migrate: setup
 run: export DEBUG ?= 1
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py demo_setup --box-later
 	$(BIN)/python manage.py runall --port $(PORT)
 
 test: setup browser

@@ -46,6 +46,13 @@ class Command(BaseCommand):
         "Prints the key, curl lines and the admin's password."
     )
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--box-later",
+            action="store_true",
+            help="Keep the key's box for `runall` to print once everything has started (what `make run` does).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         stored = self._stored()
         with transaction.atomic():
@@ -71,7 +78,8 @@ class Command(BaseCommand):
         self.stdout.write(self._try_it(organisation, raw_key))
         box = self._box(raw_key, password)
         box_path().write_text(box)
-        self.stdout.write(box)
+        if not options["box_later"]:
+            self.stdout.write(box)
 
     def _stored(self) -> dict[str, Any]:
         try:
