@@ -191,7 +191,7 @@ FROM rows
 # One event per n, newest last; every `step`-th is the heavy contact's. `r` is a cheap hash of n.
 EVENTS_SQL = """
 WITH numbers AS (
-    SELECT n, (n * 2654435761 %% 1000) AS r,
+    SELECT n, ((n + n / %(step)s) * 2654435761 %% 1000) AS r,  -- n / step: the heavy contact's rows vary too
            CASE WHEN n %% %(step)s = 0 THEN 0 ELSE 1 + (n * 7919) %% (%(contacts)s - 1) END AS k,
            now() - make_interval(secs => %(days)s * 86400.0 * (1 - n::float8 / %(total)s)) AS at
     FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
