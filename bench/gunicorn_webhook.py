@@ -10,7 +10,7 @@ def post_fork(server: object, worker: object) -> None:
     django.setup()
     from cryptography import x509
 
-    from sends import sns
+    from sends.engagement import sns
 
     with open(os.environ["BENCH_SNS_CERT"], "rb") as handle:
         sns._certificates[os.environ["BENCH_SNS_CERT_URL"]] = x509.load_pem_x509_certificate(handle.read())

@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--rates", default="300,500")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
     from tests.sends import ses_examples
     from tests.sends.sns import CERT_URL, TOPIC, FakeSns
@@ -58,7 +59,8 @@ def main() -> None:
         for n, c in enumerate(contacts)
     ])  # fmt: skip
     print(f"machine: {machine()}; gunicorn {args.workers} workers; signing notifications…", flush=True)
-    server = Gunicorn(workers=args.workers, config=str(ROOT / "bench" / "gunicorn_webhook.py"))
+    url = f"http://127.0.0.1:{args.port}/webhooks/ses/"
+    server = Gunicorn(port=args.port, workers=args.workers, config=str(ROOT / "bench" / "gunicorn_webhook.py"))
     try:
         for rate in (float(r) for r in args.rates.split(",")):
             now = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -71,7 +73,7 @@ def main() -> None:
                     out.write(json.dumps(sns.notification(record, version="2")) + "\n")
             before = cpu_by_program()
             output = subprocess.run(
-                [PYTHON, "bench/loadgen.py", "--url", "http://127.0.0.1:8001/webhooks/ses/", "--rate", str(rate),
+                [PYTHON, "bench/loadgen.py", "--url", url, "--rate", str(rate),
                  "--seconds", str(args.seconds), "--connections", "64", "--header", "Content-Type: text/plain",
                  "--bodies-file", str(bodies)],
                 cwd=ROOT, capture_output=True, text=True, check=True,

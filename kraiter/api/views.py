@@ -80,6 +80,7 @@ class ApiViewSet(viewsets.ViewSet):
         keys: Sequence[CursorKey],
         filters: dict[str, Any] | None = None,
         context: dict[str, Any] | None = None,
+        within: str = "organisation_id",
     ) -> Response:
         request: Request = self.request
         if not getattr(self, "_query_checked", False):
@@ -90,6 +91,7 @@ class ApiViewSet(viewsets.ViewSet):
             cursor=request.query_params.get("cursor"),
             limit=parse_limit(request.query_params.get("limit")),
             filters=filters or {},
+            within=within,
         )
         data = serializer_class(result.items, many=True, context=context or {}).data
         return Response({"data": data, "nextCursor": result.next_cursor})
