@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0005_event_reaction_notes'),
+        ('contacts', '0006_name_search_index'),
         ('kraiter', '0002_tenant_sending_status'),
     ]
 
