@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from contacts.models import Contact, Event, OptedOutAddress
-from kraiter.api.ids import require_id
+from kraiter.api.ids import get_by_id, require_id
 from kraiter.api.pagination import of_organisation
 from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import InvalidInput, NotFound
@@ -65,8 +65,4 @@ def event_list(*, organisation: Organisation) -> QuerySet[Event]:
 
 
 def event_get(*, organisation: Organisation, event_id: str) -> Event:
-    require_id(event_id, "evt")
-    event = Event.objects.filter(organisation=organisation, pk=event_id).first()
-    if event is None:
-        raise NotFound(f"No event {event_id}.")
-    return event
+    return get_by_id(Event.objects.filter(organisation=organisation), event_id, "evt")

@@ -1,18 +1,13 @@
 from django.db.models import QuerySet
 
 from domains.models import Domain
-from kraiter.api.ids import require_id
+from kraiter.api.ids import get_by_id
 from kraiter.api.pagination import of_organisation
-from kraiter.errors import NotFound
 from kraiter.models import Organisation
 
 
 def domain_get(*, organisation: Organisation, domain_id: str) -> Domain:
-    require_id(domain_id, "dom")
-    domain = Domain.objects.filter(organisation=organisation, pk=domain_id).first()
-    if domain is None:
-        raise NotFound(f"No domain {domain_id}.")
-    return domain
+    return get_by_id(Domain.objects.filter(organisation=organisation), domain_id, "dom")
 
 
 def domain_list(*, organisation: Organisation) -> QuerySet[Domain]:

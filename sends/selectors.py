@@ -1,8 +1,7 @@
 from django.db.models import QuerySet
 
-from kraiter.api.ids import require_id
+from kraiter.api.ids import get_by_id
 from kraiter.api.pagination import of_organisation
-from kraiter.errors import NotFound
 from kraiter.models import Organisation
 from sends.models import Send
 
@@ -12,8 +11,4 @@ def send_list(*, organisation: Organisation) -> QuerySet[Send]:
 
 
 def send_get(*, organisation: Organisation, send_id: str) -> Send:
-    require_id(send_id, "snd")
-    send = Send.objects.filter(organisation=organisation, pk=send_id).first()
-    if send is None:
-        raise NotFound(f"No send {send_id}.")
-    return send
+    return get_by_id(Send.objects.filter(organisation=organisation), send_id, "snd")

@@ -55,6 +55,18 @@ def require_id(value: str, prefix: str) -> str:
     return value
 
 
+def get_by_id(queryset: Any, object_id: str, prefix: str) -> Any:
+    """The row of `queryset` (already one organisation's) with this id: a 400 for a malformed id,
+    `404 No <what> <id>.` when there is none."""
+    from kraiter.errors import NotFound
+
+    require_id(object_id, prefix)
+    found = queryset.filter(pk=object_id).first()
+    if found is None:
+        raise NotFound(f"No {ID_PREFIXES.get(prefix, prefix)} {object_id}.")
+    return found
+
+
 def id_to_uuid(value: str, prefix: str) -> uuid.UUID:
     if not is_valid_id(value, prefix):
         raise ValueError(f"'{value}' is not a valid {ID_PREFIXES.get(prefix, prefix)} id ({prefix}_ + 26 characters).")
