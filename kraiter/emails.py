@@ -6,6 +6,7 @@ from django.core.validators import EmailValidator
 from kraiter.errors import InvalidInput
 
 MAX_EMAIL_LENGTH = 254
+MAX_LOCAL_PART_LENGTH = 64  # RFC 5321 4.5.3.1.1; SES refuses longer ones
 _validator = EmailValidator()
 
 
@@ -13,7 +14,8 @@ def normalise_email(value: str) -> str:
     """One address, trimmed, with its domain lower-cased; InvalidInput for anything else.
 
     Refused: empty values, CR/LF or other control characters (header injection), display names
-    and lists (`Bob <b@x>`, `a@x, b@y`), quoted local parts, and what Django's validator refuses.
+    and lists (`Bob <b@x>`, `a@x, b@y`), quoted local parts, local parts over 64 characters, and
+    what Django's validator refuses.
     """
     text = value.strip()
     if not text:
@@ -27,6 +29,8 @@ def normalise_email(value: str) -> str:
     except ValidationError:
         raise InvalidInput(f"'{_printable(text)}' is not a valid email address.") from None
     local, _, domain = text.rpartition("@")
+    if len(local) > MAX_LOCAL_PART_LENGTH:
+        raise InvalidInput(f"The part of an email address before the @ is at most {MAX_LOCAL_PART_LENGTH} characters.")
     return f"{local}@{domain.lower()}"
 
 

@@ -8,7 +8,8 @@ see (docs/api.md 2, issue 12: "the schema is the contract, exactly").
 - path parameters with the pattern the server checks (prefixed ULIDs, slugs, contact id or
   address), query parameters with their ranges and formats, and no empty values (a 400);
 - the response headers every client may read: X-Request-Id everywhere, Retry-After on 429,
-  Idempotent-Replayed on POST /api/send.
+  Idempotent-Replayed on POST /api/send;
+- request and response examples for sequences, enrolments, events and domains (examples.py).
 """
 
 import re
@@ -16,6 +17,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from contacts.events import EVENT_NAME
+from kraiter.api.examples import add_examples
 from kraiter.api.fields import SLUG_PATTERN
 from kraiter.api.ids import ULID_BODY
 
@@ -81,7 +83,18 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 
-EMAIL = {"type": "string", "format": "email", "maxLength": 254}
+# Addresses normalise_email accepts, in ASCII: a dot-atom local part, a domain of labels of at
+# most 63 letters, digits and inner hyphens, a top-level name of letters. The server accepts more (an
+# internationalised domain, as Unicode or xn--); with only `format: email`, schema checkers take
+# any text with an @ in it for an address.
+_ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = {
+    "type": "string",
+    "format": "email",
+    "maxLength": 254,
+    "pattern": f"^{_ATEXT}(?:\\.{_ATEXT})*@(?:{_HOST_LABEL}\\.)+[A-Za-z]{{2,63}}$",
+}
 SLUG = {"type": "string", "pattern": f"^{SLUG_PATTERN.pattern}$"}
 EVENT = {"type": "string", "pattern": f"^{EVENT_NAME.pattern}$"}
 _LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -209,6 +222,7 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
             _parameters(path, operation)
             _headers(method, path, operation)
             _body_required(operation)
+            add_examples(path, method, operation)
     result["paths"] = paths
     _refer_to_shared_enums(result)
     return result

@@ -50,6 +50,7 @@ def test_the_database_enforces_uniqueness_not_only_the_code(organisation):
         "jörg@example.de",
         "",
         "a" * 250 + "@b.com",
+        "a" * 65 + "@b.com",  # RFC 5321: a local part is at most 64 characters
     ],
 )
 def test_invalid_emails_are_400(api, email):

@@ -3,11 +3,16 @@ issue 16): names a person would write, every constraint the server checks, the h
 read, and the document in the format the client asks for."""
 
 import json
+import re
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kraiter.api.openapi import OPERATIONS
+from kraiter.api.openapi import EMAIL, OPERATIONS
+from kraiter.emails import normalise_email
+from kraiter.errors import InvalidInput
 from tests.openapi import raw_openapi_document
 
 
@@ -118,3 +123,22 @@ def test_an_empty_query_value_is_a_400_naming_it(api):
         response.json()["error"]["message"] == "The query parameter 'status' is empty: give it a value or leave it out."
     )
     assert api.get("/api/contacts?search=&limit=5").json()["error"]["details"] == {"search": ["Empty."]}
+
+
+def _within_lengths(address: str) -> bool:
+    """`format: email` itself bounds the local part at 64 characters (RFC 5321)."""
+    return len(address) <= EMAIL["maxLength"] and len(address.rpartition("@")[0]) <= 64
+
+
+@given(st.from_regex(EMAIL["pattern"], fullmatch=True).filter(_within_lengths))
+@settings(max_examples=300, deadline=None)
+def test_every_address_the_schema_allows_is_accepted(address):
+    """The schema's address pattern never promises what the server refuses."""
+    normalise_email(address)
+
+
+@pytest.mark.parametrize("address", ["x_dy5l\ufffd@eq.info", "a..b@example.com", "a@example", "a@-x.com", "a b@x.com"])
+def test_addresses_the_server_refuses_are_outside_the_schema(address):
+    assert not re.fullmatch(EMAIL["pattern"], address)
+    with pytest.raises(InvalidInput):
+        normalise_email(address)
