@@ -1,5 +1,6 @@
 """Request and response examples for the served OpenAPI document (issue 14: "document every
-addition in the OpenAPI schema with an example"). Each is a real exchange: the responses were
+addition in the OpenAPI schema with an example": sequences, enrolments, events, domains and the
+tenant's sandbox). Each is a real exchange: the responses were
 taken from the server answering the requests above them, and tests/kraiter/test_openapi.py checks
 every example against its schema and sends every request example to the server.
 
@@ -112,6 +113,18 @@ _DOMAIN = {
     "updatedAt": "2026-12-02T04:20:16.240Z",
 }
 
+# A new organisation starts in the sandbox (docs/api.md 15); here with one whitelisted address.
+_TENANT = {
+    "tenantId": "org_01M8THM3EGBRY60TMBP3JBMKVN",
+    "name": "Acme",
+    "sendingStatus": "sandbox",
+    "plan": "free",
+    "sandboxWhitelist": ["qa@example.com"],
+    "createdAt": "2026-12-02T04:53:49.656Z",
+    "updatedAt": "2026-12-02T04:53:49.656Z",
+}
+_WHITELIST = {"emails": ["qa@example.com"]}
+
 _ENROLMENT_PATH = "/api/sequences/{id}/enrolments/{enrolment_id}"
 
 # (method, path) → the request body's example
@@ -129,6 +142,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
         "timestamp": "2026-12-01T09:30:00Z",
     },
     ("post", "/api/domains"): {"domain": "mail.example.com"},
+    ("post", "/api/tenant/sandbox-whitelist"): {"email": "qa@example.com"},
 }
 
 # (method, path, status) → the response body's example
@@ -147,6 +161,9 @@ RESPONSES: dict[tuple[str, str, str], dict[str, Any]] = {
     ("post", "/api/domains", "201"): _DOMAIN,
     ("get", "/api/domains/{id}", "200"): _DOMAIN,
     ("post", "/api/domains/{id}/verify", "200"): _DOMAIN,
+    ("get", "/api/tenant", "200"): _TENANT,
+    ("post", "/api/tenant/sandbox-whitelist", "200"): _WHITELIST,
+    ("get", "/api/tenant/sandbox-whitelist", "200"): _WHITELIST,
 }
 
 

@@ -11,7 +11,7 @@ from kraiter.api.examples import REQUESTS, RESPONSES
 from tests.factories import TemplateFactory
 from tests.openapi import raw_openapi_document
 
-VOLATILE = {"id", "contactId", "createdAt", "updatedAt", "enrolledAt", "endedAt", "dnsRecords"}
+VOLATILE = {"id", "tenantId", "contactId", "createdAt", "updatedAt", "enrolledAt", "endedAt", "dnsRecords"}
 
 
 def _media(method: str, path: str, status: str | None) -> dict:
@@ -55,6 +55,8 @@ def _without_volatile(body: dict) -> dict:
 
 
 def test_the_request_examples_get_the_response_examples(api):
+    api.organisation.sending_status = "sandbox"
+    api.organisation.save()
     TemplateFactory(organisation=api.organisation, slug="welcome")
     TemplateFactory(organisation=api.organisation, slug="tips")
     api.post("/api/contacts", {"email": "alice@example.com"})
@@ -64,6 +66,8 @@ def test_the_request_examples_get_the_response_examples(api):
         ("post", "/api/sequences/{id}/enrol", "/api/sequences/onboarding/enrol", "201"),
         ("post", "/api/events", "/api/events", "201"),
         ("post", "/api/domains", "/api/domains", "201"),
+        ("post", "/api/tenant/sandbox-whitelist", "/api/tenant/sandbox-whitelist", "200"),
+        ("get", "/api/tenant", "/api/tenant", "200"),
     ]
     for method, template, url, status in exchanges:
         response = getattr(api, method)(url, REQUESTS.get((method, template)))
