@@ -41,8 +41,21 @@ def id_floor(prefix: str, at: datetime) -> str:
     return f"{prefix}_{ULID.from_bytes(milliseconds.to_bytes(6, 'big') + bytes(10))}"
 
 
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+# Crockford's base32 digits, as the digits int(..., 32) reads (0-9, A-V): a ULID's body is its
+# 128-bit value in that base, so the conversion runs in C (python-ulid's decoder: ~3x slower).
+_CROCKFORD_TO_BASE32 = str.maketrans("0123456789ABCDEFGHJKMNPQRSTVWXYZ", "0123456789ABCDEFGHIJKLMNOPQRSTUV")
+
+
+def _pattern(prefix: str) -> re.Pattern[str]:
+    pattern = _PATTERNS.get(prefix)
+    if pattern is None:
+        pattern = _PATTERNS[prefix] = re.compile(rf"{prefix}_{ULID_BODY}")
+    return pattern
+
+
 def is_valid_id(value: object, prefix: str) -> bool:
-    return isinstance(value, str) and re.fullmatch(rf"{prefix}_{ULID_BODY}", value) is not None
+    return isinstance(value, str) and _pattern(prefix).fullmatch(value) is not None
 
 
 def require_id(value: str, prefix: str) -> str:
@@ -70,7 +83,7 @@ def get_by_id(queryset: Any, object_id: str, prefix: str) -> Any:
 def id_to_uuid(value: str, prefix: str) -> uuid.UUID:
     if not is_valid_id(value, prefix):
         raise ValueError(f"'{value}' is not a valid {ID_PREFIXES.get(prefix, prefix)} id ({prefix}_ + 26 characters).")
-    return ULID.from_str(value[len(prefix) + 1 :]).to_uuid()
+    return uuid.UUID(int=int(value[len(prefix) + 1 :].translate(_CROCKFORD_TO_BASE32), 32))
 
 
 def uuid_to_id(value: uuid.UUID, prefix: str) -> str:
