@@ -3,6 +3,7 @@
     .venv/bin/python bench/events_lists.py            # builds the data set first if needed (bench/events_data.py)
     .venv/bin/python bench/events_lists.py --reuse    # measures only: the data set must be there
     .venv/bin/python bench/events_lists.py --reuse --explain   # and EXPLAIN (ANALYZE, BUFFERS) each query
+    .venv/bin/python bench/events_lists.py --reuse --only timeline --profile   # where the time goes
 
 In the database kraiter_bench13 (BENCH_DATABASE): an organisation with 50 M events, one contact
 of it with 10,000 events, 3,000 sends and 300 enrolments. For each list, the first page and a
@@ -12,8 +13,11 @@ Target (issue 13): p95 at most 30 ms for both lists.
 """
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import time
@@ -38,6 +42,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of each list query")
     parser.add_argument("--repeat", type=int, default=REPEAT)
     parser.add_argument("--only", default="", help="only the cases whose label contains this")
+    parser.add_argument("--profile", action="store_true", help="cProfile the timed requests of each page (top 30)")
     args = parser.parse_args()
     setup_django()
     import events_data
@@ -95,10 +100,20 @@ def main() -> None:
                 response = client.get(url)
                 assert response.status_code == 200, response.content
             timings = []
+            profile = cProfile.Profile()
             for _ in range(args.repeat):
                 started = time.perf_counter()
+                if args.profile:
+                    profile.enable()
                 response = client.get(url)
+                if args.profile:
+                    profile.disable()
                 timings.append((time.perf_counter() - started) * 1000)
+            if args.profile:
+                out = io.StringIO()
+                pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(30)
+                pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(30)
+                print(f"--- profile of {label}, {name} (timings under cProfile):\n{out.getvalue()}", flush=True)
             timings.sort()
             with CaptureQueriesContext(connection) as queries:
                 items = len(client.get(url).json()["data"])

@@ -15,10 +15,27 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ENV, PYTHON, ROOT, Gunicorn, cpu_by_program, machine, setup_django
+from common import ENV, PYTHON, ROOT, Gunicorn, _cpu_seconds, cpu_by_program, machine, setup_django
 
 sys.path.insert(0, str(ROOT))
 KINDS = ["Delivery", "Open", "Click"]
+
+
+def server_cpu(master: int) -> dict[str, float]:
+    """CPU seconds so far of gunicorn's workers (children of `master`) and of the PostgreSQL
+    backends connected to the benchmark database (the workers' connections persist)."""
+    from django.db import connection
+
+    workers = [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    return {
+        "workers": sum(_cpu_seconds(pid) for pid in workers),
+        "postgres_backends": sum(_cpu_seconds(pid) for pid in backends),
+    }
 
 
 def main() -> None:
@@ -71,17 +88,22 @@ def main() -> None:
                     record = ses_examples.event(KINDS[n % len(KINDS)], message_id=send.ses_message_id, send_id=send.id,
                                                 recipient=send.email, at=now)  # fmt: skip
                     out.write(json.dumps(sns.notification(record, version="2")) + "\n")
-            before = cpu_by_program()
+            before, server_before = cpu_by_program(), server_cpu(server.process.pid)
             output = subprocess.run(
                 [PYTHON, "bench/loadgen.py", "--url", url, "--rate", str(rate),
                  "--seconds", str(args.seconds), "--connections", "64", "--header", "Content-Type: text/plain",
                  "--bodies-file", str(bodies)],
                 cwd=ROOT, capture_output=True, text=True, check=True,
             ).stdout  # fmt: skip
-            after = cpu_by_program()
+            after, server_after = cpu_by_program(), server_cpu(server.process.pid)
             result = json.loads(output)
             cpu_ms = {k: round((after[k] - before[k]) * 1000 / result["requests"], 2) for k in after}
-            print(json.dumps({"target_rate": rate, **result, "cpu_ms_per_request": cpu_ms}), flush=True)
+            # This server's own CPU (its workers and their PostgreSQL backends), whatever else runs.
+            server_ms = {k: round((server_after[k] - server_before[k]) * 1000 / result["requests"], 2)
+                         for k in server_after}  # fmt: skip
+            load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+            print(json.dumps({"target_rate": rate, **result, "server_cpu_ms_per_request": server_ms,
+                              "cpu_ms_per_request": cpu_ms, "uptime": load}), flush=True)  # fmt: skip
             time.sleep(2)
     finally:
         server.stop()

@@ -13,6 +13,7 @@ from contacts.signals import contact_opted_out
 from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import Conflict, InvalidInput
 from kraiter.models import Organisation
+from kraiter.statements import Statements, insert_statement
 
 
 def contact_create(*, organisation: Organisation, email: str, properties: Mapping[str, Any] | None = None) -> Contact:
@@ -226,11 +227,19 @@ def event_create(
 
 
 def event_record_system(
-    *, organisation_id: str, contact_id: str, name: str, send_id: str, at: datetime, properties: dict[str, Any]
+    *,
+    organisation_id: str,
+    contact_id: str,
+    name: str,
+    send_id: str,
+    at: datetime,
+    properties: dict[str, Any],
+    statements: Statements | None = None,
 ) -> Event:
     """A system event (`email.opened` ...), written by the engagement pipeline in the transaction
-    of the fact it describes."""
-    return Event.objects.create(
+    of the fact it describes; with `statements`, its INSERT is queued there for the caller to run
+    with its other writes (the contact must exist: the caller has checked)."""
+    event = Event(
         organisation_id=organisation_id,
         contact_id=contact_id,
         name=name,
@@ -238,6 +247,11 @@ def event_record_system(
         properties=properties,
         timestamp=at,
     )
+    if statements is None:
+        event.save(force_insert=True)
+    else:
+        statements.add(*insert_statement(event))
+    return event
 
 
 def events_mark_reacted(*, event_ids: list[str], notes: Mapping[str, list[str]] | None = None) -> None:

@@ -17,10 +17,10 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from ulid import ULID
 
 from contacts.models import Contact, Event
 from kraiter.api.fields import format_timestamp, parse_timestamp
@@ -44,10 +44,9 @@ class Position:
         return (self.at, _RANK[self.kind], self.id)
 
 
-@dataclass(frozen=True)
-class TimelineItem:
-    position: Position
-    body: dict[str, Any]
+# One item while merging: (at, rank of its kind, id, body); the first three are its position.
+Item = tuple[datetime, int, str, dict[str, Any]]
+_position_key = itemgetter(0, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -57,18 +56,23 @@ class TimelinePage:
 
 
 def contact_timeline(*, contact: Contact, limit: int, cursor: str | None) -> TimelinePage:
+    """Each source is read as plain rows (values_list: no model instances) and its items are
+    tuples, so a page costs little more than its five small index scans (BENCHMARKS.md, issue 13)."""
     after = decode_timeline_cursor(cursor, contact) if cursor else None
-    sources: list[Iterable[TimelineItem]] = [
+    sources: list[Iterable[Item]] = [
         _sends(contact, after, limit + 1),
         _events(contact, after, limit + 1),
         _enrolments(contact, after, limit + 1, ended=False),
         _enrolments(contact, after, limit + 1, ended=True),
         _opt_outs(contact, after),
     ]
-    merged = heapq.merge(*sources, key=lambda item: item.position.key(), reverse=True)
+    merged = heapq.merge(*sources, key=_position_key, reverse=True)
     items = [item for _, item in zip(range(limit + 1), merged, strict=False)]
-    following = _encode(items[limit - 1].position, contact) if len(items) > limit else None
-    return TimelinePage([item.body for item in items[:limit]], following)
+    following = None
+    if len(items) > limit:
+        at, rank, identifier, _ = items[limit - 1]
+        following = _encode(Position(at, KINDS[rank], identifier), contact)
+    return TimelinePage([item[3] for item in items[:limit]], following)
 
 
 def _newer_than(after: Position | None, kind: str, at_field: str, id_field: str = "id") -> Q:
@@ -84,7 +88,7 @@ def _newer_than(after: Position | None, kind: str, at_field: str, id_field: str 
     return before
 
 
-def _sends(contact: Contact, after: Position | None, limit: int) -> list[TimelineItem]:
+def _sends(contact: Contact, after: Position | None, limit: int) -> list[Item]:
     # A send's instant is its id's time (milliseconds): ordering by id is then ordering by it.
     sends = Send.objects.filter(organisation_id=contact.organisation_id, contact_id=contact.id)
     if after is not None:
@@ -95,88 +99,104 @@ def _sends(contact: Contact, after: Position | None, limit: int) -> list[Timelin
             sends = sends.filter(id__lt=after.id)
         else:
             sends = sends.filter(id__lt=id_floor("snd", after.at))
-    rows = sends.order_by("-id").only(
-        "id", "template_slug", "subject", "status", "source", "source_id", "step", "created_at"
-    )[:limit]
-    return [
-        TimelineItem(
-            Position(_id_time(send.id), "send", send.id),
-            {
-                "type": "send",
-                "at": format_timestamp(_id_time(send.id)),
-                "sendId": send.id,
-                "templateId": send.template_slug,
-                "subject": send.subject,
-                "status": send.status,
-                "source": send.source,
-                "sourceId": send.source_id,
-                "step": send.step,
-            },
-        )
-        for send in rows
+    rows = sends.order_by("-id").values_list("id", "template_slug", "subject", "status", "source", "source_id", "step")[
+        :limit
     ]
+    rank = _RANK["send"]
+    items: list[Item] = []
+    for send_id, template_slug, subject, status, source, source_id, step in rows:
+        at = _id_time(send_id)
+        body = {
+            "type": "send",
+            "at": format_timestamp(at),
+            "sendId": send_id,
+            "templateId": template_slug,
+            "subject": subject,
+            "status": status,
+            "source": source,
+            "sourceId": source_id,
+            "step": step,
+        }
+        items.append((at, rank, send_id, body))
+    return items
 
 
-def _events(contact: Contact, after: Position | None, limit: int) -> list[TimelineItem]:
+def _events(contact: Contact, after: Position | None, limit: int) -> list[Item]:
     events = Event.objects.filter(contact_id=contact.id).filter(_newer_than(after, "event", "timestamp"))
+    rows = events.order_by("-timestamp", "-id").values_list("id", "timestamp", "name", "properties", "send_id")
+    rank = _RANK["event"]
     return [
-        TimelineItem(
-            Position(event.timestamp, "event", event.id),
+        (
+            at,
+            rank,
+            event_id,
             {
                 "type": "event",
-                "at": format_timestamp(event.timestamp),
-                "eventId": event.id,
-                "name": event.name,
-                "properties": event.properties,
-                "sendId": event.send_id,
+                "at": format_timestamp(at),
+                "eventId": event_id,
+                "name": name,
+                "properties": properties,
+                "sendId": send_id,
             },
         )
-        for event in events.order_by("-timestamp", "-id")[:limit]
+        for event_id, at, name, properties, send_id in rows[:limit]
     ]
 
 
-def _enrolments(contact: Contact, after: Position | None, limit: int, *, ended: bool) -> list[TimelineItem]:
+def _enrolments(contact: Contact, after: Position | None, limit: int, *, ended: bool) -> list[Item]:
     kind, at_field = ("ended", "ended_at") if ended else ("enrolled", "created_at")
     enrolments: QuerySet[Enrolment] = Enrolment.objects.filter(contact_id=contact.id)
     if ended:
         enrolments = enrolments.filter(ended_at__isnull=False)
-    enrolments = enrolments.filter(_newer_than(after, kind, at_field)).order_by(f"-{at_field}", "-id")
-    items = []
-    for enrolment in enrolments[:limit]:
-        at: datetime = getattr(enrolment, at_field)
+    rows = (
+        enrolments.filter(_newer_than(after, kind, at_field))
+        .order_by(f"-{at_field}", "-id")
+        .values_list("id", at_field, "sequence_slug", "status", "ended_reason")
+    )
+    rank = _RANK[kind]
+    items: list[Item] = []
+    for enrolment_id, at, sequence_slug, status, ended_reason in rows[:limit]:
         body = {
             "type": "enrolment",
             "at": format_timestamp(at),
-            "enrolmentId": enrolment.id,
-            "sequenceId": enrolment.sequence_slug,
-            "change": enrolment.status if ended else "enrolled",
+            "enrolmentId": enrolment_id,
+            "sequenceId": sequence_slug,
+            "change": status if ended else "enrolled",
         }
-        if ended and enrolment.ended_reason:
-            body["reason"] = enrolment.ended_reason
-        items.append(TimelineItem(Position(at, kind, enrolment.id), body))
+        if ended and ended_reason:
+            body["reason"] = ended_reason
+        items.append((at, rank, enrolment_id, body))
     return items
 
 
-def _opt_outs(contact: Contact, after: Position | None) -> list[TimelineItem]:
+def _opt_outs(contact: Contact, after: Position | None) -> list[Item]:
     """The contact's current opt-outs (at most two), from the contact itself."""
-    items = []
+    items: list[Item] = []
+    rank = _RANK["opt_out"]
     for which, at, reason in (
         ("unsubscribed", contact.unsubscribed_at if contact.unsubscribed else None, None),
         ("suppressed", contact.suppressed_at if contact.suppressed else None, contact.suppression_reason),
     ):
         if at is None:
             continue
-        position = Position(at, "opt_out", which)
-        if after is None or position.key() < after.key():
+        if after is None or (at, rank, which) < after.key():
             body = {"type": "opt_out", "at": format_timestamp(at), "change": which}
             if reason:
                 body["reason"] = reason
-            items.append(TimelineItem(position, body))
-    return sorted(items, key=lambda item: item.position.key(), reverse=True)
+            items.append((at, rank, which, body))
+    return sorted(items, key=_position_key, reverse=True)
+
+
+_CROCKFORD = {character: value for value, character in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _id_time(send_id: str) -> datetime:
-    return ULID.from_str(send_id.removeprefix("snd_")).datetime.astimezone(UTC)
+    """The instant in a send's id: its first 10 characters are the milliseconds since 1970."""
+    milliseconds = 0
+    for character in send_id[4:14]:
+        milliseconds = milliseconds * 32 + _CROCKFORD[character]
+    return _EPOCH + timedelta(milliseconds=milliseconds)
 
 
 def _encode(position: Position, contact: Contact) -> str:

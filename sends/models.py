@@ -207,9 +207,10 @@ class IdempotencyRecord(models.Model):
 
 
 class SesNotification(models.Model):
-    """Every SES event notification we accepted, stored before it is applied (so nothing a
-    verified SNS message said is lost) and unique on its SNS MessageId (so a redelivery or a
-    re-import changes nothing). Events without an SNS envelope are keyed by a hash of their body."""
+    """Every SES event notification we accepted, stored in the transaction that applies it (or,
+    when applying fails, on its own with the error, for the retry SNS makes), and unique on its SNS
+    MessageId (so a redelivery or a re-import changes nothing). Events without an SNS envelope
+    are keyed by a hash of their body."""
 
     message_id = models.CharField(max_length=100, unique=True)
     topic_arn = models.CharField(max_length=256, blank=True, default="")

@@ -28,8 +28,11 @@ def format_timestamp(value: datetime | None) -> str | None:
     """`2025-09-15T14:30:00.000Z`: UTC, milliseconds, Z."""
     if value is None:
         return None
-    value = value.astimezone(UTC)  # (strftime's %Y does not pad years before 1000)
-    return f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    value = value.astimezone(UTC)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond // 1000:03d}Z"
+    )
 
 
 def parse_timestamp(value: str) -> datetime:

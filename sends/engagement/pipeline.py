@@ -36,11 +36,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from contacts.models import Contact
 from contacts.services import contact_suppress, contact_unsubscribe_address, event_record_system
 from kraiter.api.ids import is_valid_id
+from kraiter.statements import Statements, update_statement
 from sends.attempts import uncertain_attempts_resolved, uncertain_entry
 from sends.engagement import rollups
 from sends.models import EngagementKind, Send
@@ -89,44 +90,71 @@ class EngagementFact:
     bounce: dict[str, str] = field(default_factory=dict)  # BOUNCED: bounceType, bounceSubType, diagnosticCode
 
 
-def engagement_record(fact: EngagementFact) -> Outcome:
+def engagement_record(fact: EngagementFact, *, savepoint: bool = True) -> Outcome:
     """Applies one fact to its send and records its consequences, in one transaction:
     "applied" when anything changed, "unchanged" for a duplicate or a later fact of a kind
-    already seen, "no_send" when no send of ours matches."""
-    with transaction.atomic():
+    already seen, "no_send" when no send of ours matches. A caller that holds a transaction of
+    its own and lets every exception out may pass `savepoint=False` (no savepoint is made).
+
+    The send is read and locked in one query (with whether its contact still exists); the
+    writes that follow (the send's columns, the rollups and their lock, the event) are queued
+    and sent in one round trip (kraiter.statements), except around a change of the contact's
+    state, which goes through contacts' services (and their signal) as it is."""
+    with transaction.atomic(savepoint=savepoint):
         send = _locked_send(fact)
         if send is None:
             return "no_send"
+        writes = Statements()
         changes, firsts = _apply(send, fact)
         if changes:
-            Send.objects.filter(pk=send.pk).update(**changes)
+            writes.add(*update_statement(Send, send.pk, changes))
         for kind, at, previous_at in firsts:
-            rollups.rollup_record(send=send, kind=kind, at=at, previous_at=previous_at)
-        contact_changed = _contact_consequences(send, fact)
+            rollups.rollup_record(send=send, kind=kind, at=at, previous_at=previous_at, statements=writes)
+        contact_changed = False
+        if _changes_contact(send, fact):
+            writes.run()  # in order: the send's writes before the contact's services run
+            contact_changed = _contact_consequences(send, fact)
         if contact_changed and fact.kind == Kind.UNSUBSCRIBED:
-            rollups.rollup_record(send=send, kind=Kind.UNSUBSCRIBED, at=fact.at, previous_at=None)
+            rollups.rollup_record(send=send, kind=Kind.UNSUBSCRIBED, at=fact.at, previous_at=None, statements=writes)
         recorded_kinds = {kind for kind, _at, previous in firsts if previous is None}
         if send.contact_id and (
             fact.kind in _EVERY_TIME
             or fact.kind in recorded_kinds
             or (contact_changed and fact.kind == Kind.UNSUBSCRIBED)
         ):
-            _record_event(send, fact)
+            _record_event(send, fact, writes)
         if Kind.OPENED in recorded_kinds and fact.kind == Kind.CLICKED:
-            _record_event(send, EngagementFact(Kind.OPENED, fact.at, send_id=send.id))  # a click implies an open
+            # a click implies an open
+            _record_event(send, EngagementFact(Kind.OPENED, fact.at, send_id=send.id), writes)
+        writes.run()
     return "applied" if changes or contact_changed else "unchanged"
 
 
 def _locked_send(fact: EngagementFact) -> Send | None:
-    """The fact's send, locked: by our id, else by SES's message id."""
-    locked = Send.objects.select_for_update()
+    """The fact's send, locked: by our id, else by SES's message id; `contact_exists` says
+    whether its contact is still there (a deleted contact's timeline went with it). One query,
+    written out: the ORM's compiling of it was a good part of a notification's Python."""
     if fact.send_id and is_valid_id(fact.send_id, "snd"):
-        send = locked.filter(pk=fact.send_id).first()
+        send = _first_locked("id", _SEND_ID.get_db_prep_value(fact.send_id, connection))
         if send is not None:
             return send
     if fact.ses_message_id:
-        return locked.filter(ses_message_id=fact.ses_message_id).first()
+        return _first_locked("ses_message_id", fact.ses_message_id)
     return None
+
+
+_SEND_ID: Any = Send._meta.pk
+
+
+def _first_locked(column: str, value: Any) -> Send | None:
+    table, contacts = Send._meta.db_table, Contact._meta.db_table
+    sql = (
+        f'SELECT "{table}".*, EXISTS (SELECT 1 FROM "{contacts}" WHERE "{contacts}"."id" = "{table}"."contact_id") '
+        f'AS contact_exists FROM "{table}" WHERE "{table}"."{column}" = %s ORDER BY "{table}"."id" LIMIT 1'
+    )
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return next(iter(Send.objects.raw(sql, [value])), None)
 
 
 def _apply(
@@ -215,6 +243,11 @@ def _confirmed_by_ses(send: Send, fact: EngagementFact) -> dict[str, Any]:
     return fields
 
 
+def _changes_contact(send: Send, fact: EngagementFact) -> bool:
+    """Whether the fact may change the contact's state (what _contact_consequences handles)."""
+    return fact.kind in (Kind.UNSUBSCRIBED, Kind.COMPLAINED) or (fact.kind == Kind.BOUNCED and fact.permanent)
+
+
 def _contact_consequences(send: Send, fact: EngagementFact) -> bool:
     """The contact's state the fact changes; True when it changed."""
     if fact.kind == Kind.UNSUBSCRIBED:
@@ -233,7 +266,9 @@ def _contact_consequences(send: Send, fact: EngagementFact) -> bool:
     return False
 
 
-def _record_event(send: Send, fact: EngagementFact) -> None:
+def _record_event(send: Send, fact: EngagementFact, writes: Statements) -> None:
+    if send.contact_id is None or not getattr(send, "contact_exists", True):
+        return  # the contact was deleted: its timeline went with it
     properties: dict[str, Any] = {
         "sendId": send.id,
         "templateId": send.template_slug,
@@ -245,8 +280,6 @@ def _record_event(send: Send, fact: EngagementFact) -> None:
     if fact.kind == Kind.BOUNCED:
         properties.update({key: value for key, value in fact.bounce.items() if value})
         properties["permanent"] = fact.permanent
-    if send.contact_id is None or not Contact.objects.filter(pk=send.contact_id).exists():
-        return  # the contact was deleted: its timeline went with it
     event_record_system(
         organisation_id=send.organisation_id,
         contact_id=str(send.contact_id),
@@ -254,6 +287,7 @@ def _record_event(send: Send, fact: EngagementFact) -> None:
         send_id=send.id,
         at=fact.at,
         properties=properties,
+        statements=writes,
     )
 
 

@@ -26,6 +26,7 @@ from django.db.models import Count, DateTimeField, F, Func, OuterRef, QuerySet, 
 
 from contacts.models import Event
 from kraiter.models import Organisation
+from kraiter.statements import Statements
 from sends.models import COUNTED_KINDS, COUNTERS, EngagementKind, MetricRollup, Send
 
 BUCKET = timedelta(minutes=15)
@@ -45,18 +46,44 @@ def scopes_of(send: Send) -> list[tuple[str, str]]:
     return scopes
 
 
-def rollup_record(*, send: Send, kind: EngagementKind, at: datetime, previous_at: datetime | None) -> None:
-    """Counts `kind` for `send` in the quarter hour of `at` (and takes it out of `previous_at`'s)."""
+def rollup_record(
+    *,
+    send: Send,
+    kind: EngagementKind,
+    at: datetime,
+    previous_at: datetime | None,
+    statements: Statements | None = None,
+) -> None:
+    """Counts `kind` for `send` in the quarter hour of `at` (and takes it out of `previous_at`'s).
+    With `statements`, the lock and the upsert are queued there (the caller runs them, in its
+    transaction) instead of executed now."""
     scopes = scopes_of(send)
     changes = [(scope, scope_id, bucket_of(at), 1) for scope, scope_id in scopes]
     if previous_at is not None:
         changes += [(scope, scope_id, bucket_of(previous_at), -1) for scope, scope_id in scopes]
-    organisation_lock(send.organisation_id, exclusive=False)
-    rollup_add(organisation_id=send.organisation_id, counter=kind, changes=changes)
+    queue = statements if statements is not None else Statements()
+    lock = organisation_lock_statement(send.organisation_id, exclusive=False)
+    if lock is not None:
+        queue.add(*lock, once=f"rollup-lock:{send.organisation_id}")
+    upsert = rollup_add_statement(organisation_id=send.organisation_id, counter=kind, changes=changes)
+    if upsert is not None:
+        queue.add(*upsert)
+    if statements is None:
+        queue.run()
 
 
 def rollup_add(*, organisation_id: str, counter: str, changes: Iterable[tuple[str, str, datetime, int]]) -> None:
     """Adds each (scope, scope id, bucket, amount) to `counter`, creating rows as needed."""
+    statement = rollup_add_statement(organisation_id=organisation_id, counter=counter, changes=changes)
+    if statement is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
+
+
+def rollup_add_statement(
+    *, organisation_id: str, counter: str, changes: Iterable[tuple[str, str, datetime, int]]
+) -> tuple[str, list[Any]] | None:
+    """The upsert of rollup_add (None when the changes cancel out)."""
     if counter not in COUNTERS:
         raise ValueError(f"{counter!r} is not counted in the rollups")
     net: Counter[tuple[str, str, datetime]] = Counter()
@@ -64,7 +91,7 @@ def rollup_add(*, organisation_id: str, counter: str, changes: Iterable[tuple[st
         net[(scope, scope_id, bucket)] += amount  # one row per key: an upsert may touch a row once
     rows = sorted((*key, amount) for key, amount in net.items() if amount)
     if not rows:
-        return
+        return None
     table = MetricRollup._meta.db_table
     organisation = _db_value("organisation", organisation_id)
     row_sql = "(" + ", ".join(["%s"] * (4 + len(COUNTERS))) + ")"
@@ -79,18 +106,23 @@ def rollup_add(*, organisation_id: str, counter: str, changes: Iterable[tuple[st
         f"ON CONFLICT (organisation_id, scope, scope_id, bucket) "
         f'DO UPDATE SET {counter} = "{table}".{counter} + excluded.{counter}'
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params
 
 
 def organisation_lock(organisation_id: str, *, exclusive: bool) -> None:
     """A transaction-scoped advisory lock per organisation (PostgreSQL; SQLite serialises writes)."""
+    statement = organisation_lock_statement(organisation_id, exclusive=exclusive)
+    if statement is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
+
+
+def organisation_lock_statement(organisation_id: str, *, exclusive: bool) -> tuple[str, list[Any]] | None:
     if connection.vendor != "postgresql":
-        return
+        return None
     key = int.from_bytes(hashlib.sha256(f"metrics:{organisation_id}".encode()).digest()[:8], "big", signed=True)
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s)", [key])
+    return f"SELECT {function}(%s)", [key]
 
 
 def _db_value(field_name: str, value: Any) -> Any:

@@ -2,10 +2,10 @@
 
 Both entries come through `ses_notification_receive`: the webhook (django-ses's signals, then
 sends.engagement.receivers) and `import_ses_events` (an export's lines). It stores the raw
-notification in its own transaction first (unique on its SNS MessageId, so a redelivery or a
-re-import changes nothing), then applies its fact through the pipeline in another, and writes
-the outcome on the stored row. If applying fails, the row keeps the error, the exception goes on
-(the webhook answers 500 and SNS retries; the retry applies the stored row).
+notification (unique on its SNS MessageId, so a redelivery or a re-import changes nothing) and
+applies its fact through the pipeline in the same transaction: one commit per notification. If
+applying fails, the notification is kept with the error, the exception goes on (the webhook
+answers 500 and SNS retries; the retry applies the kept row).
 """
 
 import hashlib
@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from kraiter.statements import insert_statement
 from kraiter.untrusted import UntrustedInput, loads
 from sends.delivery import SEND_ID_HEADER
 from sends.engagement.pipeline import EngagementFact, engagement_record
@@ -64,18 +65,22 @@ def ses_message_fact(message: dict[str, Any]) -> EngagementFact | None:
 def ses_notification_receive(*, record: dict[str, Any], message: dict[str, Any]) -> Received:
     """Stores the notification (`record`: the SNS notification, or a bare SES event from an
     export) and applies the SES event in it (`message`): "applied", "duplicate" (stored and
-    applied before), or "ignored" (an event type we do not use, or one for no send of ours)."""
-    stored = ses_notification_store(notification=record, message=message)
-    if stored is None:
-        return "duplicate"
+    applied before), or "ignored" (an event type we do not use, or one for no send of ours).
+
+    Stored and applied in one transaction (one commit): the row is written already processed,
+    so a redelivery finds it and changes nothing. If applying fails, the transaction rolls back
+    and the notification is kept with the error in a transaction of its own; the exception goes
+    on (SNS gets a 500 and retries; the retry applies it)."""
+    key = ses_notification_key(record)
     fact = ses_message_fact(message)
     try:
         with transaction.atomic():
-            outcome = engagement_record(fact) if fact is not None else None
-            SesNotification.objects.filter(pk=stored.pk).update(processed_at=timezone.now(), error="")
+            if not _claim(key, record, message):
+                return "duplicate"
+            outcome = engagement_record(fact, savepoint=False) if fact is not None else None
     except Exception as exc:
-        logger.exception("Could not apply SES notification %s; it is kept for a retry", stored.message_id)
-        SesNotification.objects.filter(pk=stored.pk).update(error=f"{type(exc).__name__}: {exc}"[:2000])
+        logger.exception("Could not apply SES notification %s; it is kept for a retry", key)
+        _keep_failed(key, record, message, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     if outcome in (None, "no_send"):
         logger.info("Ignored SES %s event for message %s", ses_event_type(message), _mail(message).get("messageId"))
@@ -83,33 +88,55 @@ def ses_notification_receive(*, record: dict[str, Any], message: dict[str, Any])
     return "applied"
 
 
+def ses_notification_key(notification: dict[str, Any]) -> str:
+    """The de-duplication key: the SNS MessageId, or a hash of a bare event's body."""
+    return (
+        str(notification.get("MessageId") or "")
+        or "sha256:" + hashlib.sha256(json.dumps(notification, sort_keys=True).encode()).hexdigest()
+    )[:100]
+
+
+def _stored(key: str, notification: dict[str, Any], message: dict[str, Any], **fields: Any) -> SesNotification:
+    return SesNotification(
+        message_id=key,
+        topic_arn=str(notification.get("TopicArn") or "")[:256],
+        event_type=ses_event_type(message)[:40],
+        ses_message_id=str(_mail(message).get("messageId") or "")[:128],
+        body=notification,
+        **fields,
+    )
+
+
+def _claim(key: str, notification: dict[str, Any], message: dict[str, Any]) -> bool:
+    """Stores the notification as processed, in the caller's transaction; False when it was
+    stored and applied before. One kept after a failure is marked processed and applied now.
+    A concurrent first delivery of the same message waits on the unique key, then sees it."""
+    sql, params = insert_statement(_stored(key, notification, message, processed_at=timezone.now()))
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ON CONFLICT (message_id) DO NOTHING RETURNING 1", params)
+        if cursor.fetchone() is not None:
+            return True
+    kept = SesNotification.objects.select_for_update().filter(message_id=key).first()
+    if kept is None or kept.processed_at is not None:
+        return False
+    SesNotification.objects.filter(pk=kept.pk).update(processed_at=timezone.now(), error="")
+    return True
+
+
+def _keep_failed(key: str, notification: dict[str, Any], message: dict[str, Any], *, error: str) -> None:
+    """Keeps a notification whose applying failed, with the error (for the admin and the retry)."""
+    try:
+        with transaction.atomic():
+            _stored(key, notification, message, error=error).save(force_insert=True)
+    except IntegrityError:
+        SesNotification.objects.filter(message_id=key, processed_at__isnull=True).update(error=error)
+
+
 def ses_notification_parse(raw: bytes | str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The SNS notification in a webhook body, and the SES event in its Message ({} when there is
     none). The body was checked at the edge (sends.engagement.webhook); the Message is checked here."""
     notification = loads(raw)
     return notification, ses_notification_message(notification)
-
-
-def ses_notification_store(*, notification: dict[str, Any], message: dict[str, Any]) -> SesNotification | None:
-    """Keeps the raw notification, in its own transaction (committed even if applying it fails);
-    None when it was stored and applied before. One stored earlier whose applying failed is
-    returned, to be applied again."""
-    key = (
-        str(notification.get("MessageId") or "")
-        or "sha256:" + hashlib.sha256(json.dumps(notification, sort_keys=True).encode()).hexdigest()
-    )[:100]
-    try:
-        with transaction.atomic():
-            return SesNotification.objects.create(
-                message_id=key,
-                topic_arn=str(notification.get("TopicArn") or "")[:256],
-                event_type=ses_event_type(message)[:40],
-                ses_message_id=str(_mail(message).get("messageId") or "")[:128],
-                body=notification,
-            )
-    except IntegrityError:
-        stored = SesNotification.objects.get(message_id=key)
-        return None if stored.processed_at else stored
 
 
 def ses_event_type(message: dict[str, Any]) -> str:

@@ -390,3 +390,59 @@ def test_django_ses_verifies_through_our_hooks_and_each_signal_has_one_receiver(
     assert len(calls) == 1  # django-ses called verify_event_message, which verified once
     for signal in receivers.SES_SIGNALS:
         assert signal._live_receivers(sender=None)[0] == [receivers.receive_ses_notification], signal
+
+
+def _statements(queries):
+    """Each captured query, as the list of statements it sent (a batch sends several at once)."""
+    return [[part.strip().split(" (", 1)[0][:60] for part in query["sql"].split("; ")] for query in queries]
+
+
+def test_one_notification_is_five_round_trips_and_one_commit(client, sns, sent, query_count):
+    """The webhook's hot path (issue 13): the notification stored already processed, the send
+    read and locked with whether its contact exists, then every write in one batch: the send,
+    the rollups' lock and upsert, the event. (The sixth round trip of a request, Django's
+    connection health check, is not a query of ours and is not captured.)"""
+    from contacts.models import Event
+    from sends.models import MetricRollup
+
+    post(client, sns.notification(ses_event(sent, "Delivery", 0.5)))  # the certificate is fetched and cached
+    with query_count() as queries:
+        assert post(client, sns.notification(ses_event(sent, "Open", 1))).status_code == 200
+    statements = _statements(queries.captured_queries)
+    assert len(statements) == 5, statements
+    assert statements[0][0].startswith(("SAVEPOINT", "BEGIN"))
+    assert statements[1] == ['INSERT INTO "sends_sesnotification"']
+    assert statements[2][0].startswith('SELECT "sends_send".*, EXISTS')
+    assert [part[:35] for part in statements[3]] == [
+        'UPDATE "sends_send" SET "opened_at"',
+        "SELECT pg_advisory_xact_lock_shared",
+        'INSERT INTO "metrics_metricrollup"',
+        'INSERT INTO "contacts_event"',
+    ], statements[3]
+    assert statements[4][0].startswith(("RELEASE SAVEPOINT", "COMMIT"))
+    sent.refresh_from_db()
+    assert sent.opened_at == datetime(2026, 11, 1, 12, 1, tzinfo=UTC)
+    assert list(Event.objects.filter(send_id=sent.id).values_list("name", flat=True).order_by("name")) == [
+        "email.delivered",
+        "email.opened",
+    ]
+    assert sum(MetricRollup.objects.values_list("opened", flat=True)) == 2  # all, template
+    assert SesNotification.objects.filter(processed_at__isnull=False).count() == 2
+
+
+def test_a_repeated_open_is_one_write_and_a_duplicate_two_queries(client, sns, sent, query_count):
+    from contacts.models import Event
+
+    post(client, sns.notification(ses_event(sent, "Open", 1)))
+    with query_count() as queries:
+        post(client, sns.notification(ses_event(sent, "Open", 2)))  # every open is an event; nothing else changes
+    statements = _statements(queries.captured_queries)
+    assert len(statements) == 5 and [s[:26] for s in statements[3]] == ['INSERT INTO "contacts_even'], statements
+    again = sns.notification(ses_event(sent, "Open", 3))
+    post(client, again)
+    with query_count() as queries:
+        assert post(client, again).status_code == 200  # SNS redelivers
+    statements = _statements(queries.captured_queries)
+    # the savepoint, the insert that finds the key taken, the stored row (processed), the release
+    assert len(statements) == 4 and statements[2][0].startswith('SELECT "sends_sesnotification"'), statements
+    assert Event.objects.filter(send_id=sent.id, name="email.opened").count() == 3

@@ -1,0 +1,112 @@
+"""Where one SES notification's time goes: the same signed Delivery/Open/Click notifications as
+bench/webhook_load.py, posted in-process through the Django test client (the whole stack but
+the network), under cProfile, with the queries of each counted.
+
+    BENCH_DATABASE=kraiter_bench13 .venv/bin/python bench/webhook_profile.py --count 300
+
+Prints the queries of one notification of each kind, the mean time per notification, and the
+top of the profile (cumulative and own time).
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("BENCH_DATABASE", "kraiter_bench13")
+os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+from common import ENV, ROOT, machine, setup_django
+
+sys.path.insert(0, str(ROOT))
+KINDS = ["Delivery", "Open", "Click"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=300, help="notifications (a multiple of 3)")
+    parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--no-profile", action="store_true", help="time without cProfile's overhead")
+    args = parser.parse_args()
+    from tests.sends import ses_examples
+    from tests.sends.sns import TOPIC, FakeSns
+
+    os.environ["AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS"] = TOPIC
+    ENV["AWS_SNS_EVENT_TRUSTED_TOPIC_ARNS"] = TOPIC
+    setup_django()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from contacts.models import Contact
+    from kraiter.models import Organisation
+    from kraiter.services import organisation_create
+    from sends.engagement import sns as sns_module
+    from sends.models import Send
+
+    sns = FakeSns()
+    from tests.sends.sns import CERT_URL
+
+    sns_module._certificates[CERT_URL] = sns.certificate
+    Organisation.objects.filter(name="Webhook profile").delete()
+    organisation = organisation_create(name="Webhook profile", sending_status="enabled")
+    count = args.count // len(KINDS) + 2
+    contacts = Contact.objects.bulk_create(
+        [Contact(organisation=organisation, email=f"p{n}@example.com") for n in range(count)]
+    )
+    sends = Send.objects.bulk_create([
+        Send(organisation=organisation, contact=c, email=c.email, template_slug="welcome", template_name="Welcome",
+             subject="Hi", status="sent", sent_at=timezone.now(), ses_message_id=f"ses-profile-{os.getpid()}-{n}")
+        for n, c in enumerate(contacts)
+    ])  # fmt: skip
+    now = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def body(n: int) -> str:
+        send = sends[n // len(KINDS)]
+        record = ses_examples.event(KINDS[n % len(KINDS)], message_id=send.ses_message_id, send_id=send.id,
+                                    recipient=send.email, at=now)  # fmt: skip
+        return json.dumps(sns.notification(record, version="2"))
+
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def post(text: str) -> None:
+        response = client.post("/webhooks/ses/", text, content_type="text/plain")
+        assert response.status_code == 200, response.content
+
+    # One of each kind on the last send, its queries shown.
+    for n in range(len(KINDS)):
+        text = body((count - 1) * len(KINDS) + n)
+        with CaptureQueriesContext(connection) as queries:
+            post(text)
+        print(f"--- {KINDS[n]}: {len(queries)} queries")
+        for query in queries.captured_queries:
+            print(f"  {query['time']}s  {query['sql'][:160]}")
+    bodies = [body(n) for n in range(args.count)]
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    if not args.no_profile:
+        profile.enable()
+    for text in bodies:
+        post(text)
+    if not args.no_profile:
+        profile.disable()
+    elapsed = time.perf_counter() - started
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"machine: {machine()}; {load}")
+    print(f"{args.count} notifications in {elapsed:.2f} s: {elapsed * 1000 / args.count:.2f} ms each"
+          f"{'' if args.no_profile else ' (under cProfile)'}")  # fmt: skip
+    if not args.no_profile:
+        for order in ("cumulative", "tottime"):
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats(order).print_stats(args.top)
+            print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
