@@ -116,7 +116,7 @@ _DOMAIN = {
 # A new organisation starts in the sandbox (docs/api.md 15); here with one whitelisted address.
 _TENANT = {
     "tenantId": "org_01M8THM3EGBRY60TMBP3JBMKVN",
-    "name": "Acme",
+    "name": "Example Co",
     "sendingStatus": "sandbox",
     "plan": "free",
     "sandboxWhitelist": ["qa@example.com"],

@@ -55,7 +55,7 @@ def _without_volatile(body: dict) -> dict:
 
 
 def test_the_request_examples_get_the_response_examples(api):
-    api.organisation.sending_status = "sandbox"
+    api.organisation.sending_status, api.organisation.name = "sandbox", "Example Co"
     api.organisation.save()
     TemplateFactory(organisation=api.organisation, slug="welcome")
     TemplateFactory(organisation=api.organisation, slug="tips")
