@@ -397,6 +397,7 @@ def _statements(queries):
     return [[part.strip().split(" (", 1)[0][:60] for part in query["sql"].split("; ")] for query in queries]
 
 
+@pytest.mark.postgres  # one round trip for the writes needs psycopg's client-side binding
 def test_one_notification_is_five_round_trips_and_one_commit(client, sns, sent, query_count):
     """The webhook's hot path (issue 13): the notification stored already processed, the send
     read and locked with whether its contact exists, then every write in one batch: the send,
