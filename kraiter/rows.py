@@ -50,3 +50,33 @@ class Columns(Generic[M]):
             for converter, column in converters:
                 values[index] = converter(values[index], column, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def insert_sql(objs: list[models.Model], connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+    """`INSERT INTO table (columns) VALUES (...), ...` for new instances of one model, with the
+    values bulk_create would write (each field's pre_save and database preparation), and marks
+    them saved. Several can go out as one statement (insert_many)."""
+    model = type(objs[0])
+    fields = list(model._meta.concrete_fields)
+    params: list[Any] = []
+    for obj in objs:
+        params += [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+        obj._state.adding, obj._state.db = False, connection.alias
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    values = ", ".join([row] * len(objs))
+    return f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES {values}', params  # noqa: S608
+
+
+def insert_many(groups: list[list[Any]], connection: BaseDatabaseWrapper) -> None:
+    """Inserts each group (new instances of one model; empty groups are skipped) in one round trip,
+    in order: on PostgreSQL the earlier INSERTs are data-modifying WITH clauses of the last, so a
+    row may reference one inserted before it (the foreign keys are checked at the statement's end)."""
+    statements = [insert_sql(group, connection) for group in groups if group]
+    if not statements:
+        return
+    *first, (last_sql, last_params) = statements
+    sql = ", ".join(f"i{n} AS ({each})" for n, (each, _params) in enumerate(first))
+    params = [param for _sql, each in first for param in each] + last_params
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {sql} {last_sql}" if first else last_sql, params)
