@@ -43,7 +43,7 @@ def statements(captured: CaptureQueriesContext) -> list[str]:
 def test_post_api_send_to_a_new_address(api, sender, django_capture_on_commit_callbacks):
     """The API key, the template with the sender settings and the From domain (one query), the
     contact looked up, created (its remembered opt-out consumed in the same statement, inside a
-    savepoint), the send with its content: 7 statements and the savepoints'."""
+    savepoint), the send with its content: 6 statements and the savepoints'."""
     api.get("/api/templates")  # the key's first use records it (at most once a minute)
     with CaptureQueriesContext(connection) as captured, django_capture_on_commit_callbacks() as enqueued:
         response = api.post("/api/send", {"to": "new@example.com", "templateId": "receipt", "variables": {"n": 1}})
