@@ -13,6 +13,7 @@ from contacts.signals import contact_opted_out
 from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import Conflict, InvalidInput
 from kraiter.models import Organisation
+from kraiter.rows import insert_many
 
 
 def contact_create(*, organisation: Organisation, email: str, properties: Mapping[str, Any] | None = None) -> Contact:
@@ -29,7 +30,10 @@ def _insert_contact(organisation: Organisation, email: str, properties: Mapping[
     """Every new contact comes through here (imports apply the same rule in bulk): an address
     that opted out before it had a contact starts unsubscribed."""
     [contact] = contacts_new(organisation=organisation, emails_and_properties=[(email, dict(properties or {}))])
-    contact.save(force_insert=True)
+    if connection.vendor == "postgresql":
+        insert_many([[contact]], connection)  # the INSERT save() makes, by hand (kraiter.rows)
+    else:
+        contact.save(force_insert=True)
     return contact
 
 
