@@ -52,19 +52,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--port", type=int, default=8001, help="gunicorn's port")
     args = parser.parse_args()
     setup_django()
     key = prepare()
     body = Path(tempfile.mkdtemp()) / "send.json"
     body.write_text(json.dumps({"to": "customer{n}@example.com", "templateId": "receipt",
                                 "variables": {"firstName": "Ann", "orderId": "#{n}"}}))  # fmt: skip
-    server = Gunicorn(workers=args.workers, threads=args.threads)
+    server = Gunicorn(port=args.port, workers=args.workers, threads=args.threads)
     print(f"machine: {machine()}; gunicorn {args.workers} workers x {args.threads} threads")
     try:
         for rate in [float(r) for r in args.rates.split(",")]:
             flush_redis()
             command = [
-                PYTHON, "bench/loadgen.py", "--url", "http://127.0.0.1:8001/api/send", "--rate", str(rate),
+                PYTHON, "bench/loadgen.py", "--url", f"http://127.0.0.1:{args.port}/api/send", "--rate", str(rate),
                 "--seconds", str(args.seconds), "--connections", "64",
                 "--header", f"Authorization: Bearer {key}", "--header", "Content-Type: application/json",
                 "--body-file", str(body),

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from contacts.models import CONTACT_UPDATED, RESERVED_EVENT_PREFIXES, Contact, Event, OptedOutAddress
@@ -13,6 +13,7 @@ from contacts.signals import contact_opted_out
 from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import Conflict, InvalidInput
 from kraiter.models import Organisation
+from kraiter.rows import insert_many
 from kraiter.statements import Statements, insert_statement
 
 
@@ -30,7 +31,10 @@ def _insert_contact(organisation: Organisation, email: str, properties: Mapping[
     """Every new contact comes through here (imports apply the same rule in bulk): an address
     that opted out before it had a contact starts unsubscribed."""
     [contact] = contacts_new(organisation=organisation, emails_and_properties=[(email, dict(properties or {}))])
-    contact.save(force_insert=True)
+    if connection.vendor == "postgresql":
+        insert_many([[contact]], connection)  # the INSERT save() makes, by hand (kraiter.rows)
+    else:
+        contact.save(force_insert=True)
     return contact
 
 
@@ -40,10 +44,7 @@ def contacts_new(
     """Unsaved contacts for these (normalised) addresses, unsubscribed where the address opted
     out while it had no contact; those opt-outs are consumed (call it in the inserting transaction)."""
     keys = [email_lookup_key(email) for email, _ in emails_and_properties]
-    opted_out = OptedOutAddress.objects.filter(organisation=organisation, email_key__in=keys)
-    since = dict(opted_out.values_list("email_key", "unsubscribed_at"))
-    if since:
-        opted_out.delete()
+    since = _opt_outs_consumed(organisation, keys)
     return [
         Contact(
             organisation=organisation,
@@ -54,6 +55,24 @@ def contacts_new(
         )
         for (email, properties), key in zip(emails_and_properties, keys, strict=True)
     ]
+
+
+def _opt_outs_consumed(organisation: Organisation, keys: list[str]) -> dict[str, Any]:
+    """Deletes the remembered opt-outs of these address keys; returns when each had opted out."""
+    if connection.vendor != "postgresql":
+        opted_out = OptedOutAddress.objects.filter(organisation=organisation, email_key__in=keys)
+        since = dict(opted_out.values_list("email_key", "unsubscribed_at"))
+        if since:
+            opted_out.delete()
+        return since
+    # One statement instead of a read and a delete (POST /api/send creates a contact per new address).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'DELETE FROM "{OptedOutAddress._meta.db_table}" WHERE organisation_id = %s AND email_key = ANY(%s) '  # noqa: S608
+            "RETURNING email_key, unsubscribed_at",
+            [Organisation._meta.pk.get_db_prep_value(organisation.pk, connection), keys],
+        )
+        return dict(cursor.fetchall())
 
 
 def contact_get_or_create(*, organisation: Organisation, email: str) -> tuple[Contact, bool]:

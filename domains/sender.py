@@ -109,6 +109,14 @@ class SenderBook:
             return None
         return self.refusal(organisation=organisation, address=address)
 
+    # Lookups another query already made (the send service's template query, delivery's claim).
+    def remember_settings(self, organisation_id: str, settings: SenderSettings | None) -> None:
+        self._settings[organisation_id] = settings
+
+    def remember_domain(self, organisation_id: str, name: str, domain: Domain | None) -> None:
+        """`domain`: the organisation's Domain row named `name`, None when it has none."""
+        self._domains[(organisation_id, name)] = domain
+
     def settings_of(self, organisation: Organisation) -> SenderSettings | None:
         if organisation.pk not in self._settings:
             self._settings[organisation.pk] = SenderSettings.objects.filter(organisation=organisation).first()

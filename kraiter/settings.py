@@ -217,6 +217,8 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 elif CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
+    # kombu's Redis transport, keeping one client per channel (kraiter.broker).
+    CELERY_BROKER_TRANSPORT = "kraiter.broker:Transport"
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT_SECONDS
 # Publishing a task (in a web request, after its commit) tries twice, then gives up: the send is
 # committed and the sweeper enqueues it (sends.tasks.send_enqueue_delivery).

@@ -67,9 +67,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts.models import Contact
+from domains.models import Domain
 from domains.sender import SenderBook, domain_of
 from kraiter.links import unsubscribe_url
 from kraiter.models import Organisation
+from kraiter.rows import Columns
 from sends.attempts import uncertain_attempts_resolved, uncertain_entry
 from sends.engagement.pipeline import EngagementFact, engagement_record
 from sends.models import EngagementKind, Send, SendContent
@@ -159,8 +161,35 @@ def email_backend() -> Any:
         forget_email_backend()
         backend = get_connection()
         backend.open()
+        client = getattr(backend, "connection", None)  # django-ses's boto3 client
+        if client is not None and hasattr(client, "meta"):
+            client.meta.events.register("before-sign.ses", _encode_query_body_once, unique_id=_ENCODE_ONCE)
         _backends.backend, _backends.key = backend, key
     return _backends.backend
+
+
+_ENCODE_ONCE = "kraiter-encode-query-body-once"
+# quote_plus's table: every byte but the unreserved ones as %XX, a space as "+".
+_QUOTE_PLUS = {
+    byte: "+" if byte == 32 else f"%{byte:02X}"
+    for byte in range(256)
+    if chr(byte) not in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-~"
+}
+
+
+def _quote_plus(value: str | bytes) -> str:
+    """urllib.parse.quote_plus(value, safe=""), by str.translate instead of a Python step per byte."""
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return raw.decode("latin-1").translate(_QUOTE_PLUS)
+
+
+def _encode_query_body_once(request: Any, **kwargs: Any) -> None:
+    """botocore form-encodes a query-protocol body (SendRawEmail's base64 message) one Python step
+    per byte, and twice: once to sign it and once to send it. Encoded here once, the same
+    bytes urlencode makes, before signing (botocore sends a body that is not a dict as it is)."""
+    data = getattr(request, "data", None)
+    if isinstance(data, dict) and all(isinstance(v, (str, bytes)) for v in data.values()):
+        request.data = "&".join(f"{_quote_plus(k)}={_quote_plus(v)}" for k, v in data.items()).encode("ascii")
 
 
 def forget_email_backend() -> None:
@@ -182,20 +211,26 @@ def send_claim(
     send. An earlier attempt that claimed the send and recorded nothing is added to
     `uncertain_attempts` here: it may have reached SES."""
     now = timezone.now()
-    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    if expected_attempt is not None:
-        free |= Q(attempts=expected_attempt)
-    if redelivered and task_id:
-        free |= Q(claimed_by=task_id)
-    claimed = Send.objects.filter(free, pk=send_id, status=Send.Status.QUEUED).update(
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS),
-        claimed_by=task_id,
-    )
-    if not claimed:
-        return None
-    started = time.monotonic()
-    send = Send.objects.select_related("organisation", "content", "contact").get(pk=send_id)
+    lease_expires_at = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    started = time.monotonic()  # the lease runs from here (at the latest)
+    if connection.vendor == "postgresql":
+        send = _claim_and_load(
+            send_id, now, lease_expires_at, expected_attempt, task_id if redelivered else None, task_id
+        )
+        if send is None:
+            return None
+    else:
+        free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+        if expected_attempt is not None:
+            free |= Q(attempts=expected_attempt)
+        if redelivered and task_id:
+            free |= Q(claimed_by=task_id)
+        claimed = Send.objects.filter(free, pk=send_id, status=Send.Status.QUEUED).update(
+            attempts=F("attempts") + 1, lease_expires_at=lease_expires_at, claimed_by=task_id
+        )
+        if not claimed:
+            return None
+        send = Send.objects.select_related("organisation", "content", "contact").get(pk=send_id)
     previous = send.attempts - 1
     if previous >= 1 and send.recorded_attempt < previous:
         entry = uncertain_entry(previous, now, LOST_ATTEMPT)
@@ -208,6 +243,67 @@ def send_claim(
     return Claim(send_id, send.attempts, send, started)
 
 
+_SEND = Columns(Send, "x")
+_ORGANISATION = Columns(Organisation, "o")
+_CONTENT = Columns(SendContent, "c")
+_CONTACT = Columns(Contact, "ct")
+_DOMAIN = Columns(Domain, "d")
+
+
+def _claim_and_load(
+    send_id: str,
+    now: datetime,
+    lease_expires_at: datetime,
+    expected_attempt: int | None,
+    redelivered_task_id: str | None,
+    task_id: str | None,
+) -> Send | None:
+    """send_claim on PostgreSQL, in one round trip: the conditional UPDATE, and the claimed send
+    read back with its organisation, content, contact and the From address's domain (what
+    delivery_refusal checks; remembered on the send for it). The domain is joined by the part of
+    the From header after its last @; delivery_refusal uses it only when that is the domain it
+    parses from the header itself, and looks the domain up otherwise."""
+    table = Send._meta.db_table
+    free = ["lease_expires_at IS NULL", "lease_expires_at <= %s"]
+    params: list[Any] = [lease_expires_at, task_id, Send._meta.pk.get_db_prep_value(send_id, connection), now]
+    if expected_attempt is not None:
+        free.append("attempts = %s")
+        params.append(expected_attempt)
+    if redelivered_task_id:
+        free.append("claimed_by = %s")
+        params.append(redelivered_task_id)
+    domain_name = "lower(rtrim(substring(c.from_header from '[^@]*$'), '> '))"
+    sql = (
+        f'WITH x AS (UPDATE "{table}" SET attempts = attempts + 1, lease_expires_at = %s, claimed_by = %s '  # noqa: S608
+        f"WHERE id = %s AND status = 'queued' AND ({' OR '.join(free)}) RETURNING *) "
+        f"SELECT {_SEND.sql()}, {_ORGANISATION.sql()}, {_CONTENT.sql()}, {_CONTACT.sql()}, {_DOMAIN.sql()}, "
+        f"{domain_name} FROM x "
+        f'JOIN "{Organisation._meta.db_table}" o ON o.id = x.organisation_id '
+        f'LEFT JOIN "{SendContent._meta.db_table}" c ON c.send_id = x.id '
+        f'LEFT JOIN "{Contact._meta.db_table}" ct ON ct.id = x.contact_id '
+        f'LEFT JOIN "{Domain._meta.db_table}" d ON d.organisation_id = x.organisation_id AND d.name = {domain_name}'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    start = 0
+    loaded = []
+    for columns in (_SEND, _ORGANISATION, _CONTENT, _CONTACT, _DOMAIN):
+        loaded.append(columns.read(row, start, connection))
+        start += columns.width
+    send, organisation, content, contact, domain = loaded
+    assert isinstance(send, Send)
+    Send.organisation.field.set_cached_value(send, organisation)
+    Send.contact.field.set_cached_value(send, contact)
+    Send.content.related.set_cached_value(send, content)
+    if content is not None:
+        SendContent.send.field.set_cached_value(content, send)
+        send._from_domain = (row[-1], domain)  # type: ignore[attr-defined]
+    return send
+
+
 def delivery_refusal(send: Send) -> str | None:
     """Why this send may no longer go out, checked again right before SES; None when it may.
     The rule for the contact is the one applied when the send was created."""
@@ -218,7 +314,11 @@ def delivery_refusal(send: Send) -> str | None:
     content: SendContent | None = getattr(send, "content", None)
     if content is None:
         return "The rendered content of this send is gone (purged); it cannot be delivered."
-    sender_refusal = SenderBook().delivery_refusal(organisation=organisation, from_header=content.from_header)
+    senders = SenderBook()
+    joined = getattr(send, "_from_domain", None)  # the claim's join (_claim_and_load)
+    if joined is not None and joined[0] == domain_of(parseaddr(content.from_header)[1]):
+        senders.remember_domain(organisation.pk, *joined)
+    sender_refusal = senders.delivery_refusal(organisation=organisation, from_header=content.from_header)
     if sender_refusal is not None:
         return sender_refusal
     contact: Contact | None = send.contact if send.contact_id else None
