@@ -57,7 +57,13 @@ def insert_sql(objs: list[models.Model], connection: BaseDatabaseWrapper) -> tup
     values bulk_create would write (each field's pre_save and database preparation), and marks
     them saved. Several can go out as one statement (insert_many)."""
     model = type(objs[0])
-    fields = list(model._meta.concrete_fields)
+    meta = model._meta
+    fields = [
+        field
+        for field in meta.local_concrete_fields
+        # an auto-increment key left to the database (which then does not set it on the instance)
+        if not (field is meta.auto_field and getattr(objs[0], field.attname) is None)
+    ]
     params: list[Any] = []
     for obj in objs:
         params += [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]

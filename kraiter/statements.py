@@ -15,6 +15,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
+from kraiter.rows import insert_sql
+
 Statement = tuple[str, list[Any]]
 
 
@@ -59,18 +61,8 @@ def _takes_several(cursor: Any) -> bool:
 
 
 def insert_statement(instance: Model) -> Statement:
-    """The INSERT of an unsaved instance: every concrete field, its defaults applied as save()
-    would (an auto-increment key left to the database, which is then not set on the instance)."""
-    meta = instance._meta
-    fields = [
-        field
-        for field in meta.local_concrete_fields
-        if not (field is meta.auto_field and getattr(instance, field.attname) is None)  # the database numbers it
-    ]
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]  # type: ignore[arg-type]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in fields)
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", values
+    """The INSERT of an unsaved instance, with the values save() would write (kraiter.rows)."""
+    return insert_sql([instance], connection)
 
 
 def update_statement(model: type[Model], pk: Any, values: Mapping[str, Any]) -> Statement:
