@@ -38,6 +38,27 @@ def server_cpu(master: int) -> dict[str, float]:
     }
 
 
+def sent_sends(organisation_name: str, count: int, *, prefix: str) -> list:
+    """`count` sends SES accepted, one per new contact, in a fresh organisation of that name."""
+    from django.utils import timezone
+
+    from contacts.models import Contact
+    from kraiter.models import Organisation
+    from kraiter.services import organisation_create
+    from sends.models import Send
+
+    Organisation.objects.filter(name=organisation_name).delete()
+    organisation = organisation_create(name=organisation_name, sending_status="enabled")
+    contacts = Contact.objects.bulk_create(
+        [Contact(organisation=organisation, email=f"{prefix}{n}@example.com") for n in range(count)]
+    )
+    return Send.objects.bulk_create([
+        Send(organisation=organisation, contact=c, email=c.email, template_slug="welcome", template_name="Welcome",
+             subject="Hi", status="sent", sent_at=timezone.now(), ses_message_id=f"ses-{prefix}-{n}")
+        for n, c in enumerate(contacts)
+    ])  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="300,500")
@@ -59,22 +80,8 @@ def main() -> None:
     setup_django()
     from django.utils import timezone
 
-    from contacts.models import Contact
-    from kraiter.models import Organisation
-    from kraiter.services import organisation_create
-    from sends.models import Send
-
-    Organisation.objects.filter(name="Webhook").delete()
-    organisation = organisation_create(name="Webhook", sending_status="enabled")
     count = int(max(float(r) for r in args.rates.split(",")) * args.seconds / len(KINDS)) + 1
-    contacts = Contact.objects.bulk_create(
-        [Contact(organisation=organisation, email=f"w{n}@example.com") for n in range(count)]
-    )
-    sends = Send.objects.bulk_create([
-        Send(organisation=organisation, contact=c, email=c.email, template_slug="welcome", template_name="Welcome",
-             subject="Hi", status="sent", sent_at=timezone.now(), ses_message_id=f"ses-webhook-{n}")
-        for n, c in enumerate(contacts)
-    ])  # fmt: skip
+    sends = sent_sends("Webhook", count, prefix="webhook")
     print(f"machine: {machine()}; gunicorn {args.workers} workers; signing notifications…", flush=True)
     url = f"http://127.0.0.1:{args.port}/webhooks/ses/"
     server = Gunicorn(port=args.port, workers=args.workers, config=str(ROOT / "bench" / "gunicorn_webhook.py"))

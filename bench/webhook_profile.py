@@ -22,9 +22,9 @@ os.environ.setdefault("BENCH_DATABASE", "kraiter_bench13")
 os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 from common import ENV, ROOT, machine, setup_django
+from webhook_load import KINDS, sent_sends
 
 sys.path.insert(0, str(ROOT))
-KINDS = ["Delivery", "Open", "Click"]
 
 
 def main() -> None:
@@ -44,27 +44,14 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from contacts.models import Contact
-    from kraiter.models import Organisation
-    from kraiter.services import organisation_create
     from sends.engagement import sns as sns_module
-    from sends.models import Send
 
     sns = FakeSns()
     from tests.sends.sns import CERT_URL
 
     sns_module._certificates[CERT_URL] = sns.certificate
-    Organisation.objects.filter(name="Webhook profile").delete()
-    organisation = organisation_create(name="Webhook profile", sending_status="enabled")
     count = args.count // len(KINDS) + 2
-    contacts = Contact.objects.bulk_create(
-        [Contact(organisation=organisation, email=f"p{n}@example.com") for n in range(count)]
-    )
-    sends = Send.objects.bulk_create([
-        Send(organisation=organisation, contact=c, email=c.email, template_slug="welcome", template_name="Welcome",
-             subject="Hi", status="sent", sent_at=timezone.now(), ses_message_id=f"ses-profile-{os.getpid()}-{n}")
-        for n, c in enumerate(contacts)
-    ])  # fmt: skip
+    sends = sent_sends("Webhook profile", count, prefix=f"profile-{os.getpid()}")
     now = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
     def body(n: int) -> str:
