@@ -178,6 +178,33 @@ def summarise(run: Run, ses: Any, final: dict[str, str]) -> dict[str, Any]:
     return result
 
 
+def standin_ses(rate: float | None) -> Any:
+    """tests.standin_ses.StandinSes on this bench's next port, quiet about the connections of
+    killed processes."""
+    from tests.standin_ses import StandinSes
+
+    class QuietSes(StandinSes):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass
+
+    return QuietSes(rate=rate, port=next(SES_PORTS))
+
+
+def connected_to(port: int, pids: list[int]) -> list[int]:
+    """Those of `pids` holding an established TCP connection to 127.0.0.1:port."""
+    sockets = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[2] == f"0100007F:{port:04X}" and fields[3] == "01":
+            sockets.add(f"socket:[{fields[9]}]")
+    found = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in sockets for fd in os.listdir(f"/proc/{pid}/fd")):
+                found.append(pid)
+    return found
+
+
 def distinct_accepted(ses: Any, wanted: set[str]) -> int:
     return len({m.send_id for m in list(ses.accepted) if m.send_id in wanted})
 
@@ -291,14 +318,13 @@ def ours_deliver(count: int, rate: float | None, *, kill: bool, timeout: float) 
     from kraiter.celery import app
     from sends.models import Send
     from sends.services import send_enqueue_delivery
-    from tests.standin_ses import StandinSes
 
     flush_redis()
     ids = queue_backlog(count)
     organisation_id = Send.objects.get(pk=ids[0]).organisation_id
     log_dir = Path(tempfile.mkdtemp(prefix="peer-bench-ours-"))
     run = Run("ours", rate, kill, ids)
-    with StandinSes(rate=rate, port=next(SES_PORTS)) as ses:
+    with standin_ses(rate) as ses:
         queue = f"peer-bench-{uuid.uuid4().hex[:6]}"
         env = ours_worker_env(ses.url, rate, queue, str(log_dir))
         workers = [start_worker(n, env, log_dir) for n in range(4)]
@@ -374,15 +400,13 @@ def peer_deliver(
     """`send_queued_mail --processes 4` as post_office's README deploys it: from cron every minute
     (its lock file skips a minute while one runs); the first starts at once. With `kill`, two of
     its pool processes are SIGKILLed at KILL_AT of the backlog (multiprocessing starts others)."""
-    from tests.standin_ses import StandinSes
-
     tag = f"po{uuid.uuid4().hex[:6]}"
     peer_job("backlog", str(count), tag)
     ids = [f"{tag}-{n}" for n in range(count)]
     name = "peer" if batch_size is None else f"peer, BATCH_SIZE {batch_size}"
     run = Run(name, rate, kill, ids)
     lock_dir = Path(tempfile.mkdtemp(prefix="peer-bench-po-"))
-    with StandinSes(rate=rate, port=next(SES_PORTS)) as ses:
+    with standin_ses(rate) as ses:
         env = peer_env(PEER_SES_URL=ses.url, **({"PEER_BATCH_SIZE": str(batch_size)} if batch_size else {}))
         command = [str(PEER_PYTHON), str(PEER_JOB), "send_queued_mail", "--processes", "4",
                    "--lockfile", str(lock_dir / "post_office")]  # fmt: skip
@@ -399,12 +423,16 @@ def peer_deliver(
         deadline = run.started + timeout
         current, next_cron = start(), run.started + CRON_EVERY
         while True:
-            time.sleep(0.5)
+            kill_due = kill and run.killed_at is None and distinct_accepted(ses, wanted) >= KILL_AT * count
+            time.sleep(0.02 if kill_due else 0.5)
             now = time.monotonic()
             accepted = distinct_accepted(ses, wanted)
-            if kill and run.killed_at is None and accepted >= KILL_AT * count and current.poll() is None:
+            if kill_due and current.poll() is None:
+                # two pool processes in the middle of their share: connected to SES (a process
+                # that has finished its share closed its connections and holds nothing to lose)
                 pool = [int(p) for p in subprocess.run(["pgrep", "-P", str(current.pid)], capture_output=True,
                                                        text=True).stdout.split()]  # fmt: skip
+                pool = connected_to(ses.port, pool)
                 if len(pool) >= 2:
                     for pid in pool[:2]:
                         with contextlib.suppress(ProcessLookupError):
