@@ -140,10 +140,12 @@ def summarise(run: Run, ses: Any, final: dict[str, str]) -> dict[str, Any]:
     wanted = set(run.ids)
     first: dict[str, float] = {}
     copies: dict[str, int] = {}
+    unmarked = 0  # copies after the first without our X-Kraiter-Resend-Of mark (every peer copy)
     for message in ses.accepted:
         if message.send_id in wanted:
             copies[message.send_id] = copies.get(message.send_id, 0) + 1
             first.setdefault(message.send_id, message.at)
+            unmarked += copies[message.send_id] > 1 and not message.resend_of
     times = sorted(first.values())
     delivered = len(first)
     span = times[-1] - times[0] if len(times) > 1 else 0.0
@@ -162,6 +164,7 @@ def summarise(run: Run, ses: Any, final: dict[str, str]) -> dict[str, Any]:
         "lost": len(lost),
         "pending_at_end": len(not_delivered) - len(lost),
         "duplicates": sum(n - 1 for n in copies.values() if n > 1),
+        "duplicates_unmarked": unmarked,
         "cpu_ms_per_delivered": round(run.cpu_s * 1000 / delivered, 2) if run.cpu_s is not None and delivered else None,
         "timed_out": run.timed_out,
         "load_average": load_average(),
@@ -525,8 +528,14 @@ def table(results: dict[str, Any]) -> str:
         f"| {ratio(times[0], times[1])} | {shown[2]} | {ratio(times[0], times[2])} "
         f"| {loads} |"
     )
-    cells = [f"{k['lost']} / {k['duplicates']}" + (f" ({k['pending_at_end']} pending)" if k["pending_at_end"] else "")
-             if k else "—" for k in kills]  # fmt: skip
+
+    def lost_and_duplicated(k: dict[str, Any] | None) -> str:
+        if not k:
+            return "—"
+        pending = f", {k['pending_at_end']} pending" if k["pending_at_end"] else ""
+        return f"{k['lost']} / {k['duplicates']} ({k.get('duplicates_unmarked', '?')} unmarked{pending})"
+
+    cells = [lost_and_duplicated(k) for k in kills]
     lines.append(f"| lost / duplicated under those kills | {cells[0]} | {cells[1]} | | {cells[2]} | | |")
     return "\n".join(lines)
 
