@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -39,6 +40,23 @@ def setup_django() -> None:
     import django
 
     django.setup()
+
+
+def organisation_with_note(name: str) -> Any:
+    """A new sending organisation with one small template, `note` ("Hello {{ n }}"), the one the
+    delivery benchmarks send."""
+    from kraiter.services import organisation_create
+    from templates_app.services import TemplateInput, template_upsert
+
+    organisation = organisation_create(name=name, sending_status="enabled")
+    template_upsert(
+        organisation=organisation,
+        slug="note",
+        data=TemplateInput(
+            name="Note", subject="Hello {{ n }}", mjml=None, html="<p>Hello {{ n }}</p>", text=None, variables=[]
+        ),
+    )
+    return organisation
 
 
 def flush_redis() -> None:
@@ -90,7 +108,8 @@ def machine() -> str:
     return f"{cpu} cores, {memory} GiB, {pg}, Python {sys.version.split()[0]}"
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (every thread), from /proc; 0 once it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -110,5 +129,5 @@ def cpu_by_program(names: tuple[str, ...] = ("postgres", "python", "redis-server
             continue
         for name in names:
             if comm.startswith(name[:15]):
-                totals[name] += _cpu_seconds(int(entry.name))
+                totals[name] += cpu_seconds(int(entry.name))
     return totals

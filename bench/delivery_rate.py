@@ -18,7 +18,7 @@ import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import ENV, PYTHON, ROOT, _cpu_seconds, flush_redis, machine, setup_django
+from common import ENV, PYTHON, ROOT, cpu_seconds, flush_redis, machine, organisation_with_note, setup_django
 
 PORT = 8010  # --port
 BENCH_DOMAIN = "delivery-rate.example"
@@ -79,20 +79,11 @@ def queue_backlog(count: int) -> list[str]:
     from contacts.models import Contact
     from domains.models import Domain, SenderSettings
     from kraiter.models import Organisation
-    from kraiter.services import organisation_create
     from sends.services import send_build, send_save_many
     from templates_app.models import Template
-    from templates_app.services import TemplateInput, template_upsert
 
     Organisation.objects.filter(name="Delivery rate").delete()
-    organisation = organisation_create(name="Delivery rate", sending_status="enabled")
-    template_upsert(
-        organisation=organisation,
-        slug="note",
-        data=TemplateInput(
-            name="Note", subject="Hello {{ n }}", mjml=None, html="<p>Hello {{ n }}</p>", text=None, variables=[]
-        ),
-    )
+    organisation = organisation_with_note("Delivery rate")
     # Sends need a From address on a verified, sending-enabled domain of the organisation
     # (domains.sender); delivery checks that domain again before each email.
     Domain.objects.filter(name=BENCH_DOMAIN).delete()
@@ -158,12 +149,12 @@ def run(rate: float, seconds_of_backlog: int) -> dict[str, object]:
     from kraiter.celery import app
 
     app.conf.task_default_queue = queue
-    cpu_before = sum(_cpu_seconds(worker.pid) for worker in workers)
+    cpu_before = sum(cpu_seconds(worker.pid) for worker in workers)
     send_enqueue_delivery(ids)
     deadline = time.monotonic() + seconds_of_backlog * 3 + 60
     while time.monotonic() < deadline and Send.objects.filter(pk__in=ids, status="queued").exists():
         time.sleep(1)
-    worker_cpu = sum(_cpu_seconds(worker.pid) for worker in workers) - cpu_before
+    worker_cpu = sum(cpu_seconds(worker.pid) for worker in workers) - cpu_before
     for worker in workers:
         worker.terminate()
     for worker in workers:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ENV, PYTHON, ROOT, Gunicorn, _cpu_seconds, cpu_by_program, machine, setup_django
+from common import ENV, PYTHON, ROOT, Gunicorn, cpu_by_program, cpu_seconds, machine, setup_django
 
 sys.path.insert(0, str(ROOT))
 KINDS = ["Delivery", "Open", "Click"]
@@ -33,8 +33,8 @@ def server_cpu(master: int) -> dict[str, float]:
         )
         backends = [row[0] for row in cursor.fetchall()]
     return {
-        "workers": sum(_cpu_seconds(pid) for pid in workers),
-        "postgres_backends": sum(_cpu_seconds(pid) for pid in backends),
+        "workers": sum(cpu_seconds(pid) for pid in workers),
+        "postgres_backends": sum(cpu_seconds(pid) for pid in backends),
     }
 
 

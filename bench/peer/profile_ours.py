@@ -12,21 +12,11 @@ cumulative time. Not run by run.py; cheap enough to run without the lock (1,000 
 import argparse
 import cProfile
 import io
-import os
 import pstats
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-os.environ.setdefault("BENCH_DATABASE", "kraiter_peer_ours")
-os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT))
-
-from common import ENV, setup_django  # noqa: E402
+from run import ENV, setup_django  # run.py points this process at the bench's database and paths
 
 PORT = 8695
 

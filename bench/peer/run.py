@@ -29,7 +29,7 @@ os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from common import ENV, PYTHON, flush_redis, machine, setup_django  # noqa: E402
+from common import ENV, PYTHON, cpu_seconds, flush_redis, machine, organisation_with_note, setup_django  # noqa: E402
 
 PEER_DATABASE = "kraiter_peer_po"
 PEER_PYTHON = HERE / ".venv" / "bin" / "python"
@@ -48,15 +48,6 @@ def log(message: str) -> None:
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (every thread), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def children_cpu() -> float:
@@ -217,18 +208,10 @@ def distinct_accepted(ses: Any, wanted: set[str]) -> int:
 
 def ours_prepare() -> tuple[Any, str]:
     from kraiter.models import Organisation
-    from kraiter.services import api_key_create, organisation_create
-    from templates_app.services import TemplateInput, template_upsert
+    from kraiter.services import api_key_create
 
     Organisation.objects.all().delete()  # this bench's own database
-    organisation = organisation_create(name="Peer bench", sending_status="enabled")
-    template_upsert(
-        organisation=organisation,
-        slug="note",
-        data=TemplateInput(
-            name="Note", subject="Hello {{ n }}", mjml=None, html="<p>Hello {{ n }}</p>", text=None, variables=[]
-        ),
-    )
+    organisation = organisation_with_note("Peer bench")
     return organisation, api_key_create(organisation=organisation, name="peer-bench").raw_key
 
 
