@@ -253,11 +253,11 @@ def event_record_system(
     send_id: str,
     at: datetime,
     properties: dict[str, Any],
-    statements: Statements | None = None,
+    statements: Statements,
 ) -> Event:
-    """A system event (`email.opened` ...), written by the engagement pipeline in the transaction
-    of the fact it describes; with `statements`, its INSERT is queued there for the caller to run
-    with its other writes (the contact must exist: the caller has checked)."""
+    """A system event (`email.opened` ...), recorded by the engagement pipeline in the transaction
+    of the fact it describes: its INSERT is queued on `statements` for the caller to run with its
+    other writes (the contact must exist: the caller has checked)."""
     event = Event(
         organisation_id=organisation_id,
         contact_id=contact_id,
@@ -266,10 +266,7 @@ def event_record_system(
         properties=properties,
         timestamp=at,
     )
-    if statements is None:
-        event.save(force_insert=True)
-    else:
-        statements.add(*insert_statement(event))
+    statements.add(*insert_statement(event))
     return event
 
 

@@ -52,38 +52,27 @@ def rollup_record(
     kind: EngagementKind,
     at: datetime,
     previous_at: datetime | None,
-    statements: Statements | None = None,
+    statements: Statements,
 ) -> None:
-    """Counts `kind` for `send` in the quarter hour of `at` (and takes it out of `previous_at`'s).
-    With `statements`, the lock and the upsert are queued there (the caller runs them, in its
-    transaction) instead of executed now."""
+    """Counts `kind` for `send` in the quarter hour of `at` (and takes it out of `previous_at`'s):
+    the lock and the upsert are queued on `statements`, which the caller runs in its transaction."""
     scopes = scopes_of(send)
     changes = [(scope, scope_id, bucket_of(at), 1) for scope, scope_id in scopes]
     if previous_at is not None:
         changes += [(scope, scope_id, bucket_of(previous_at), -1) for scope, scope_id in scopes]
-    queue = statements if statements is not None else Statements()
     lock = organisation_lock_statement(send.organisation_id, exclusive=False)
     if lock is not None:
-        queue.add(*lock, once=f"rollup-lock:{send.organisation_id}")
+        statements.add(*lock, once=f"rollup-lock:{send.organisation_id}")
     upsert = rollup_add_statement(organisation_id=send.organisation_id, counter=kind, changes=changes)
     if upsert is not None:
-        queue.add(*upsert)
-    if statements is None:
-        queue.run()
-
-
-def rollup_add(*, organisation_id: str, counter: str, changes: Iterable[tuple[str, str, datetime, int]]) -> None:
-    """Adds each (scope, scope id, bucket, amount) to `counter`, creating rows as needed."""
-    statement = rollup_add_statement(organisation_id=organisation_id, counter=counter, changes=changes)
-    if statement is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(*statement)
+        statements.add(*upsert)
 
 
 def rollup_add_statement(
     *, organisation_id: str, counter: str, changes: Iterable[tuple[str, str, datetime, int]]
 ) -> tuple[str, list[Any]] | None:
-    """The upsert of rollup_add (None when the changes cancel out)."""
+    """The upsert that adds each (scope, scope id, bucket, amount) to `counter`, creating rows as
+    needed (None when the changes cancel out)."""
     if counter not in COUNTERS:
         raise ValueError(f"{counter!r} is not counted in the rollups")
     net: Counter[tuple[str, str, datetime]] = Counter()
