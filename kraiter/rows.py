@@ -52,6 +52,16 @@ class Columns(Generic[M]):
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
+def read_row(row: tuple[Any, ...], connection: BaseDatabaseWrapper, *columns: "Columns[Any]") -> list[Any]:
+    """The instances of `columns`, in order, from one row that selected them side by side
+    (`a.sql(), b.sql(), ...`); each None where its primary key is NULL."""
+    instances, start = [], 0
+    for each in columns:
+        instances.append(each.read(row, start, connection))
+        start += each.width
+    return instances
+
+
 def insert_sql(objs: list[models.Model], connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
     """`INSERT INTO table (columns) VALUES (...), ...` for new instances of one model, with the
     values bulk_create would write (each field's pre_save and database preparation), and marks

@@ -14,7 +14,7 @@ from django.utils import timezone
 from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import InvalidInput, NotFound
 from kraiter.models import MAX_SANDBOX_WHITELIST, ApiKey, Organisation, StaffMembership
-from kraiter.rows import Columns
+from kraiter.rows import Columns, read_row
 
 API_KEY_PATTERN = re.compile(r"kr_[A-Za-z0-9_-]{40}")
 # lastUsedAt is refreshed at most this often, so a busy key does not write on every request.
@@ -109,9 +109,9 @@ def _active_key_with_organisation(key_hash: str) -> ApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    api_key = _API_KEY.read(row, 0, connection)
+    api_key, organisation = read_row(row, connection, _API_KEY, _ORGANISATION)
     assert api_key is not None
-    ApiKey.organisation.field.set_cached_value(api_key, _ORGANISATION.read(row, _API_KEY.width, connection))
+    ApiKey.organisation.field.set_cached_value(api_key, organisation)
     return api_key
 
 

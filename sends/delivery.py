@@ -71,7 +71,7 @@ from domains.models import Domain
 from domains.sender import SenderBook, domain_of
 from kraiter.links import unsubscribe_url
 from kraiter.models import Organisation
-from kraiter.rows import Columns
+from kraiter.rows import Columns, read_row
 from sends.attempts import uncertain_attempts_resolved, uncertain_entry
 from sends.engagement.pipeline import EngagementFact, engagement_record
 from sends.models import EngagementKind, Send, SendContent
@@ -288,12 +288,9 @@ def _claim_and_load(
         row = cursor.fetchone()
     if row is None:
         return None
-    start = 0
-    loaded = []
-    for columns in (_SEND, _ORGANISATION, _CONTENT, _CONTACT, _DOMAIN):
-        loaded.append(columns.read(row, start, connection))
-        start += columns.width
-    send, organisation, content, contact, domain = loaded
+    send, organisation, content, contact, domain = read_row(
+        row, connection, _SEND, _ORGANISATION, _CONTENT, _CONTACT, _DOMAIN
+    )
     assert isinstance(send, Send)
     Send.organisation.field.set_cached_value(send, organisation)
     Send.contact.field.set_cached_value(send, contact)

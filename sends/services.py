@@ -19,7 +19,7 @@ from domains.sender import SenderBook, SenderChoice, domain_of
 from kraiter.api.ids import new_id
 from kraiter.errors import NotFound, Unprocessable
 from kraiter.models import Organisation
-from kraiter.rows import Columns, insert_many
+from kraiter.rows import Columns, insert_many, read_row
 from sends.models import Send, SendContent
 from sends.tasks import send_enqueue_delivery
 from templates_app.models import Template
@@ -218,16 +218,13 @@ def _template_and_sender(
         row = cursor.fetchone()
     if row is None:
         raise NotFound(f"No template '{template_id}'.")
-    template = _TEMPLATE.read(row, 0, connection)
+    template, own_settings, domain = read_row(row, connection, _TEMPLATE, _SENDER_SETTINGS, _DOMAIN)
     assert template is not None
     template.organisation = organisation
-    own_settings = _SENDER_SETTINGS.read(row, _TEMPLATE.width, connection)
     senders.remember_settings(organisation.pk, own_settings)
     email = own or template.from_email or (own_settings.from_email if own_settings is not None else "")
     if email and domain_of(email) == row[-1]:
-        senders.remember_domain(
-            organisation.pk, row[-1], _DOMAIN.read(row, _TEMPLATE.width + _SENDER_SETTINGS.width, connection)
-        )
+        senders.remember_domain(organisation.pk, row[-1], domain)
     return template
 
 
