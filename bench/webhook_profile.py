@@ -31,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=300, help="notifications (a multiple of 3)")
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--dump", help="also write the profile to this file (for pstats)")
     parser.add_argument("--no-profile", action="store_true", help="time without cProfile's overhead")
     args = parser.parse_args()
     from tests.sends import ses_examples
@@ -76,23 +77,46 @@ def main() -> None:
             print(f"  {query['time']}s  {query['sql'][:160]}")
     bodies = [body(n) for n in range(args.count)]
     profile = cProfile.Profile()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if not args.no_profile:
         profile.enable()
     for text in bodies:
         post(text)
     if not args.no_profile:
         profile.disable()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"machine: {machine()}; {load}")
+    under = "" if args.no_profile else " (under cProfile)"
     print(f"{args.count} notifications in {elapsed:.2f} s: {elapsed * 1000 / args.count:.2f} ms each"
-          f"{'' if args.no_profile else ' (under cProfile)'}")  # fmt: skip
+          f", {cpu * 1000 / args.count:.2f} ms of this process's CPU{under}")  # fmt: skip
     if not args.no_profile:
+        if args.dump:
+            profile.dump_stats(args.dump)
+        print("own time by package:")
+        for package, seconds in by_package(pstats.Stats(profile)):
+            print(f"  {package:<28} {seconds * 1000 / args.count:.3f} ms")
         for order in ("cumulative", "tottime"):
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(order).print_stats(args.top)
             print(out.getvalue())
+
+
+def by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """The profile's own time summed by top-level package (site-packages, the project's apps,
+    the standard library), largest first."""
+    totals: dict[str, float] = {}
+    for (filename, _line, _name), (_calls, _primitive, own, _cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in filename:
+            package = filename.split("site-packages/")[1].split("/")[0]
+        elif filename.startswith(str(ROOT)):
+            package = "project: " + filename[len(str(ROOT)) + 1 :].split("/")[0]
+        elif filename.startswith("~") or filename.startswith("<"):
+            package = "builtins"
+        else:
+            package = "stdlib: " + filename.rsplit("/", 1)[-1]
+        totals[package] = totals.get(package, 0.0) + own
+    return sorted(totals.items(), key=lambda item: -item[1])
 
 
 if __name__ == "__main__":

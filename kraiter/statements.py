@@ -50,6 +50,23 @@ class Statements:
                 cursor.execute(sql, params)
 
 
+def first_rows(*queries: Statement) -> list[tuple[Any, ...] | None]:
+    """Runs the queries in order, in one round trip where the cursor allows (as `Statements.run`),
+    and returns the first row of each (None for one that returned no row)."""
+    rows: list[tuple[Any, ...] | None] = []
+    with connection.cursor() as cursor:
+        if len(queries) > 1 and _takes_several(cursor):
+            cursor.execute("; ".join(sql for sql, _ in queries), [p for _, params in queries for p in params])
+            rows.append(cursor.fetchone())
+            while cursor.nextset():
+                rows.append(cursor.fetchone())
+            return rows
+        for sql, params in queries:
+            cursor.execute(sql, params)
+            rows.append(cursor.fetchone())
+    return rows
+
+
 def _takes_several(cursor: Any) -> bool:
     """Whether one execute may hold several statements: psycopg's ClientCursor (client-side
     binding, the simple query protocol) does; server-side binding and SQLite do not."""

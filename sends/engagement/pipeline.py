@@ -41,7 +41,8 @@ from django.db import connection, transaction
 from contacts.models import Contact
 from contacts.services import contact_suppress, contact_unsubscribe_address, event_record_system
 from kraiter.api.ids import is_valid_id
-from kraiter.statements import Statements, update_statement
+from kraiter.rows import Columns
+from kraiter.statements import Statement, Statements, first_rows, update_statement
 from sends.attempts import uncertain_attempts_resolved, uncertain_entry
 from sends.engagement import rollups
 from sends.models import EngagementKind, Send
@@ -72,7 +73,7 @@ _EFFECTS: dict[EngagementKind, tuple[str | None, str | None]] = {
 # Kinds whose every occurrence is an event (the others: the first one for the send).
 _EVERY_TIME = frozenset({Kind.OPENED, Kind.CLICKED})
 
-Outcome = Literal["applied", "unchanged", "no_send"]
+Outcome = Literal["applied", "unchanged", "no_send", "not_claimed"]
 
 
 @dataclass(frozen=True)
@@ -90,18 +91,24 @@ class EngagementFact:
     bounce: dict[str, str] = field(default_factory=dict)  # BOUNCED: bounceType, bounceSubType, diagnosticCode
 
 
-def engagement_record(fact: EngagementFact, *, savepoint: bool = True) -> Outcome:
+def engagement_record(fact: EngagementFact, *, savepoint: bool = True, claim: Statement | None = None) -> Outcome:
     """Applies one fact to its send and records its consequences, in one transaction:
     "applied" when anything changed, "unchanged" for a duplicate or a later fact of a kind
     already seen, "no_send" when no send of ours matches. A caller that holds a transaction of
     its own and lets every exception out may pass `savepoint=False` (no savepoint is made).
+
+    `claim` is a statement of the caller's, run first and in the same round trip as the send's
+    read (the SES intake stores its notification so, sends.engagement.ses): when it returns no
+    row, nothing is applied ("not_claimed").
 
     The send is read and locked in one query (with whether its contact still exists); the
     writes that follow (the send's columns, the rollups and their lock, the event) are queued
     and sent in one round trip (kraiter.statements), except around a change of the contact's
     state, which goes through contacts' services (and their signal) as it is."""
     with transaction.atomic(savepoint=savepoint):
-        send = _locked_send(fact)
+        claimed, send = _locked_send(fact, claim)
+        if not claimed:
+            return "not_claimed"
         if send is None:
             return "no_send"
         writes = Statements()
@@ -130,31 +137,50 @@ def engagement_record(fact: EngagementFact, *, savepoint: bool = True) -> Outcom
     return "applied" if changes or contact_changed else "unchanged"
 
 
-def _locked_send(fact: EngagementFact) -> Send | None:
-    """The fact's send, locked: by our id, else by SES's message id; `contact_exists` says
-    whether its contact is still there (a deleted contact's timeline went with it). One query,
-    written out: the ORM's compiling of it was a good part of a notification's Python."""
+def _locked_send(fact: EngagementFact, claim: Statement | None) -> tuple[bool, Send | None]:
+    """Whether `claim` (if any) returned a row, and the fact's send, locked: by our id, else by
+    SES's message id; `contact_exists` says whether its contact is still there (a deleted
+    contact's timeline went with it). One round trip with the claim, written out: the ORM's
+    compiling of it was a good part of a notification's Python."""
+    lookups = []
     if fact.send_id and is_valid_id(fact.send_id, "snd"):
-        send = _first_locked("id", _SEND_ID.get_db_prep_value(fact.send_id, connection))
-        if send is not None:
-            return send
+        lookups.append(("id", _SEND_ID.get_db_prep_value(fact.send_id, connection)))
     if fact.ses_message_id:
-        return _first_locked("ses_message_id", fact.ses_message_id)
-    return None
+        lookups.append(("ses_message_id", fact.ses_message_id))
+    claimed = True
+    for column, value in lookups:
+        if claim is not None:
+            claim_row, row = first_rows(claim, _lock_query(column, value))
+            claimed, claim = claim_row is not None, None
+        else:
+            row = first_rows(_lock_query(column, value))[0]
+        if row is not None or not claimed:
+            return claimed, _send_from(row)
+    if claim is not None:
+        claimed = first_rows(claim)[0] is not None
+    return claimed, None
 
 
 _SEND_ID: Any = Send._meta.pk
+_SEND = Columns(Send, '"sends_send"')
 
 
-def _first_locked(column: str, value: Any) -> Send | None:
+def _lock_query(column: str, value: Any) -> Statement:
     table, contacts = Send._meta.db_table, Contact._meta.db_table
     sql = (
-        f'SELECT "{table}".*, EXISTS (SELECT 1 FROM "{contacts}" WHERE "{contacts}"."id" = "{table}"."contact_id") '
+        f'SELECT {_SEND.sql()}, EXISTS (SELECT 1 FROM "{contacts}" WHERE "{contacts}"."id" = "{table}"."contact_id") '
         f'AS contact_exists FROM "{table}" WHERE "{table}"."{column}" = %s ORDER BY "{table}"."id" LIMIT 1'
     )
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    return next(iter(Send.objects.raw(sql, [value])), None)
+    return sql, [value]
+
+
+def _send_from(row: tuple[Any, ...] | None) -> Send | None:
+    send = _SEND.read(row, 0, connection) if row is not None else None
+    if send is not None:
+        send.contact_exists = bool(row[_SEND.width])  # type: ignore[attr-defined,index]
+    return send
 
 
 def _apply(

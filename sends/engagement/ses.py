@@ -11,14 +11,17 @@ answers 500 and SNS retries; the retry applies the kept row).
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from kraiter.statements import insert_statement
+from kraiter.statements import Statement, first_rows, insert_statement
 from kraiter.untrusted import UntrustedInput, loads
 from sends.delivery import SEND_ID_HEADER
 from sends.engagement.pipeline import EngagementFact, engagement_record
@@ -75,9 +78,16 @@ def ses_notification_receive(*, record: dict[str, Any], message: dict[str, Any])
     fact = ses_message_fact(message)
     try:
         with transaction.atomic():
-            if not _claim(key, record, message):
-                return "duplicate"
-            outcome = engagement_record(fact, savepoint=False) if fact is not None else None
+            if fact is None:
+                if not _claim(key, record, message):
+                    return "duplicate"
+                outcome = None
+            else:  # the notification stored in the round trip that reads and locks its send
+                outcome = engagement_record(fact, savepoint=False, claim=_claim_statement(key, record, message))
+                if outcome == "not_claimed":
+                    if not _claim_kept(key):
+                        return "duplicate"
+                    outcome = engagement_record(fact, savepoint=False)
     except Exception as exc:
         logger.exception("Could not apply SES notification %s; it is kept for a retry", key)
         _keep_failed(key, record, message, error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -111,11 +121,18 @@ def _claim(key: str, notification: dict[str, Any], message: dict[str, Any]) -> b
     """Stores the notification as processed, in the caller's transaction; False when it was
     stored and applied before. One kept after a failure is marked processed and applied now.
     A concurrent first delivery of the same message waits on the unique key, then sees it."""
+    return first_rows(_claim_statement(key, notification, message))[0] is not None or _claim_kept(key)
+
+
+def _claim_statement(key: str, notification: dict[str, Any], message: dict[str, Any]) -> Statement:
+    """The INSERT of the notification, already processed, returning a row unless its key is taken."""
     sql, params = insert_statement(_stored(key, notification, message, processed_at=timezone.now()))
-    with connection.cursor() as cursor:
-        cursor.execute(f"{sql} ON CONFLICT (message_id) DO NOTHING RETURNING 1", params)
-        if cursor.fetchone() is not None:
-            return True
+    return f"{sql} ON CONFLICT (message_id) DO NOTHING RETURNING 1", params
+
+
+def _claim_kept(key: str) -> bool:
+    """For a key already taken: whether it is a notification kept after a failure (now marked
+    processed, to be applied), not one applied before."""
     kept = SesNotification.objects.select_for_update().filter(message_id=key).first()
     if kept is None or kept.processed_at is not None:
         return False
@@ -132,9 +149,30 @@ def _keep_failed(key: str, notification: dict[str, Any], message: dict[str, Any]
         SesNotification.objects.filter(message_id=key, processed_at__isnull=True).update(error=error)
 
 
-def ses_notification_parse(raw: bytes | str) -> tuple[dict[str, Any], dict[str, Any]]:
+Parsed = tuple[dict[str, Any], dict[str, Any]]
+# The body the webhook is handling, already parsed and checked at its edge (see `ses_body_parsed`).
+_parsed_body: ContextVar[tuple[bytes, Parsed] | None] = ContextVar("ses_parsed_body", default=None)
+
+
+@contextmanager
+def ses_body_parsed(body: bytes, parsed: Parsed) -> Iterator[None]:
+    """While the webhook hands `body` to django-ses, `ses_notification_parse` of that same body
+    returns `parsed` (the notification and its SES event, checked at the edge) instead of
+    reading and checking them again."""
+    token = _parsed_body.set((body, parsed))
+    try:
+        yield
+    finally:
+        _parsed_body.reset(token)
+
+
+def ses_notification_parse(raw: bytes | str) -> Parsed:
     """The SNS notification in a webhook body, and the SES event in its Message ({} when there is
-    none). The body was checked at the edge (sends.engagement.webhook); the Message is checked here."""
+    none), both checked (kraiter.untrusted). The body the webhook parsed at its edge is not read
+    again."""
+    parsed = _parsed_body.get()
+    if parsed is not None and parsed[0] is raw:
+        return parsed[1]
     notification = loads(raw)
     return notification, ses_notification_message(notification)
 

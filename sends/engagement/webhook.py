@@ -23,7 +23,7 @@ from django_ses.views import SESEventWebhookView
 
 from kraiter.api.errors import error_body
 from kraiter.untrusted import UntrustedInput, loads
-from sends.engagement.ses import ses_notification_receive
+from sends.engagement.ses import Parsed, ses_body_parsed, ses_notification_receive
 from sends.engagement.sns import UntrustedMessage, topic_is_trusted, verify_sns_message
 
 logger = logging.getLogger("kraiter.sns")
@@ -32,10 +32,12 @@ logger = logging.getLogger("kraiter.sns")
 @method_decorator(csrf_exempt, name="dispatch")
 class SesWebhookView(SESEventWebhookView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        refusal = _edge_check(request.body)
-        if refusal is not None:
-            return _bad_request(refusal)
-        response: HttpResponse = super().post(request, *args, **kwargs)
+        body = request.body
+        parsed = _edge_check(body)
+        if isinstance(parsed, str):
+            return _bad_request(parsed)
+        with ses_body_parsed(body, parsed):  # the receiver does not read it again
+            response: HttpResponse = super().post(request, *args, **kwargs)
         if response.status_code == 400:  # django-ses's verification refusals, in our envelope
             return _bad_request(f"The notification was refused: {response.content.decode(errors='replace')}")
         return response
@@ -58,8 +60,9 @@ class SesWebhookView(SESEventWebhookView):
         ses_notification_receive(record=notification, message=message)
 
 
-def _edge_check(body: bytes) -> str | None:
-    """Why the body (and the SES event in its Message) cannot be taken in; None when it can."""
+def _edge_check(body: bytes) -> Parsed | str:
+    """The notification in the body and the SES event in its Message ({} when there is none),
+    both checked; or why they cannot be taken in."""
     try:
         notification = loads(body)
     except UntrustedInput as exc:
@@ -68,15 +71,15 @@ def _edge_check(body: bytes) -> str | None:
         return "The body is not JSON."
     if not isinstance(notification, dict):
         return "The body is not an SNS message."
-    message = notification.get("Message")
-    if notification.get("Type") == "Notification" and isinstance(message, str):
+    message, text = {}, notification.get("Message")
+    if notification.get("Type") == "Notification" and isinstance(text, str):
         try:
-            loads(message)
+            message = loads(text)
         except UntrustedInput as exc:
             return exc.describe("The Message")
         except ValueError:
-            return None  # not JSON: django-ses logs it and ignores it
-    return None
+            pass  # not JSON: django-ses logs it and ignores it
+    return notification, message if isinstance(message, dict) else {}
 
 
 def _bad_request(message: str) -> JsonResponse:

@@ -397,12 +397,12 @@ def _statements(queries):
     return [[part.strip().split(" (", 1)[0][:60] for part in query["sql"].split("; ")] for query in queries]
 
 
-@pytest.mark.postgres  # one round trip for the writes needs psycopg's client-side binding
-def test_one_notification_is_five_round_trips_and_one_commit(client, sns, sent, query_count):
-    """The webhook's hot path (issue 13): the notification stored already processed, the send
-    read and locked with whether its contact exists, then every write in one batch: the send,
-    the rollups' lock and upsert, the event. (The sixth round trip of a request, Django's
-    connection health check, is not a query of ours and is not captured.)"""
+@pytest.mark.postgres  # one round trip for several statements needs psycopg's client-side binding
+def test_one_notification_is_four_round_trips_and_one_commit(client, sns, sent, query_count):
+    """The webhook's hot path (issue 13): the notification stored already processed in the
+    round trip that reads and locks the send with whether its contact exists, then every write
+    in one batch: the send, the rollups' lock and upsert, the event. (The fifth round trip of a
+    request, Django's connection health check, is not a query of ours and is not captured.)"""
     from contacts.models import Event
     from sends.models import MetricRollup
 
@@ -410,17 +410,20 @@ def test_one_notification_is_five_round_trips_and_one_commit(client, sns, sent, 
     with query_count() as queries:
         assert post(client, sns.notification(ses_event(sent, "Open", 1))).status_code == 200
     statements = _statements(queries.captured_queries)
-    assert len(statements) == 5, statements
+    assert len(statements) == 4, statements
     assert statements[0][0].startswith(("SAVEPOINT", "BEGIN"))
-    assert statements[1] == ['INSERT INTO "sends_sesnotification"']
-    assert statements[2][0].startswith('SELECT "sends_send".*, EXISTS')
-    assert [part[:35] for part in statements[3]] == [
+    assert [part[:35] for part in statements[1]] == [
+        'INSERT INTO "sends_sesnotification"',
+        'SELECT "sends_send"."id", "sends_se',
+    ], statements[1]
+    assert "EXISTS" in queries.captured_queries[1]["sql"] and "FOR UPDATE" in queries.captured_queries[1]["sql"]
+    assert [part[:35] for part in statements[2]] == [
         'UPDATE "sends_send" SET "opened_at"',
         "SELECT pg_advisory_xact_lock_shared",
         'INSERT INTO "metrics_metricrollup"',
         'INSERT INTO "contacts_event"',
-    ], statements[3]
-    assert statements[4][0].startswith(("RELEASE SAVEPOINT", "COMMIT"))
+    ], statements[2]
+    assert statements[3][0].startswith(("RELEASE SAVEPOINT", "COMMIT"))
     sent.refresh_from_db()
     assert sent.opened_at == datetime(2026, 11, 1, 12, 1, tzinfo=UTC)
     assert list(Event.objects.filter(send_id=sent.id).values_list("name", flat=True).order_by("name")) == [
@@ -438,12 +441,27 @@ def test_a_repeated_open_is_one_write_and_a_duplicate_two_queries(client, sns, s
     with query_count() as queries:
         post(client, sns.notification(ses_event(sent, "Open", 2)))  # every open is an event; nothing else changes
     statements = _statements(queries.captured_queries)
-    assert len(statements) == 5 and [s[:26] for s in statements[3]] == ['INSERT INTO "contacts_even'], statements
+    assert len(statements) == 4 and [s[:26] for s in statements[2]] == ['INSERT INTO "contacts_even'], statements
     again = sns.notification(ses_event(sent, "Open", 3))
     post(client, again)
     with query_count() as queries:
         assert post(client, again).status_code == 200  # SNS redelivers
     statements = _statements(queries.captured_queries)
-    # the savepoint, the insert that finds the key taken, the stored row (processed), the release
+    # the savepoint, the insert that finds the key taken (with the send's read), the stored row
+    # (processed), the release; nothing is written
     assert len(statements) == 4 and statements[2][0].startswith('SELECT "sends_sesnotification"'), statements
     assert Event.objects.filter(send_id=sent.id, name="email.opened").count() == 3
+
+
+def test_the_body_is_read_and_checked_once(client, sns, sent):
+    """The edge check's parse (the notification, then the SES event in its Message) is the one
+    the receiver applies: each is checked once, not again by the receiver."""
+    from kraiter import untrusted
+
+    checked = []
+    real = untrusted.check_value
+    with mock.patch.object(untrusted, "check_value", side_effect=lambda v, **k: checked.append(v) or real(v, **k)):
+        assert post(client, sns.notification(ses_event(sent, "Open", 1))).status_code == 200
+    assert [sorted(value)[:2] for value in checked] == [["Message", "MessageId"], ["eventType", "mail"]]
+    sent.refresh_from_db()
+    assert sent.opened_at is not None
