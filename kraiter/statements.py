@@ -44,7 +44,7 @@ class Statements:
             return
         with connection.cursor() as cursor:
             if len(pending) > 1 and _takes_several(cursor):
-                cursor.execute("; ".join(sql for sql, _ in pending), [p for _, params in pending for p in params])
+                cursor.execute(*_one_string(pending))
                 return
             for sql, params in pending:
                 cursor.execute(sql, params)
@@ -56,7 +56,7 @@ def first_rows(*queries: Statement) -> list[tuple[Any, ...] | None]:
     rows: list[tuple[Any, ...] | None] = []
     with connection.cursor() as cursor:
         if len(queries) > 1 and _takes_several(cursor):
-            cursor.execute("; ".join(sql for sql, _ in queries), [p for _, params in queries for p in params])
+            cursor.execute(*_one_string(queries))
             rows.append(cursor.fetchone())
             while cursor.nextset():
                 rows.append(cursor.fetchone())
@@ -65,6 +65,12 @@ def first_rows(*queries: Statement) -> list[tuple[Any, ...] | None]:
             cursor.execute(sql, params)
             rows.append(cursor.fetchone())
     return rows
+
+
+def _one_string(statements: Iterable[Statement]) -> Statement:
+    """Several statements as one query string, with their parameters in order."""
+    statements = list(statements)
+    return "; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params]
 
 
 def _takes_several(cursor: Any) -> bool:

@@ -162,7 +162,7 @@ def _locked_send(fact: EngagementFact, claim: Statement | None) -> tuple[bool, S
 
 
 _SEND_ID: Any = Send._meta.pk
-_SEND = Columns(Send, '"sends_send"')
+_SEND = Columns(Send, f'"{Send._meta.db_table}"')
 
 
 def _lock_query(column: str, value: Any) -> Statement:

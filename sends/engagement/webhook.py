@@ -23,7 +23,7 @@ from django_ses.views import SESEventWebhookView
 
 from kraiter.api.errors import error_body
 from kraiter.untrusted import UntrustedInput, loads
-from sends.engagement.ses import Parsed, ses_body_parsed, ses_notification_receive
+from sends.engagement.ses import Parsed, ses_body_parsed, ses_notification_message, ses_notification_receive
 from sends.engagement.sns import UntrustedMessage, topic_is_trusted, verify_sns_message
 
 logger = logging.getLogger("kraiter.sns")
@@ -71,15 +71,10 @@ def _edge_check(body: bytes) -> Parsed | str:
         return "The body is not JSON."
     if not isinstance(notification, dict):
         return "The body is not an SNS message."
-    message, text = {}, notification.get("Message")
-    if notification.get("Type") == "Notification" and isinstance(text, str):
-        try:
-            message = loads(text)
-        except UntrustedInput as exc:
-            return exc.describe("The Message")
-        except ValueError:
-            pass  # not JSON: django-ses logs it and ignores it
-    return notification, message if isinstance(message, dict) else {}
+    try:
+        return notification, ses_notification_message(notification)
+    except UntrustedInput as exc:
+        return exc.describe("The Message")
 
 
 def _bad_request(message: str) -> JsonResponse:
