@@ -2,13 +2,18 @@
 last of 10,000 rows due within one minute is created.
 
     .venv/bin/python bench/dispatcher.py
+    .venv/bin/python bench/dispatcher.py --cases timed,profile --count 10000   # in-process
 
 Targets (issue 4): at least 3,000 sends/s claimed and created; the last of 10,000 sends due in
 the same minute created within 5 s of its time; an idle tick costs at most one query.
 Deliveries are enqueued to Redis as they would be (no worker runs, so none is sent).
 """
 
+import argparse
+import cProfile
+import io
 import json
+import pstats
 import subprocess
 import time
 from datetime import timedelta
@@ -156,11 +161,52 @@ def idle_cost() -> dict[str, object]:
     return {"case": "idle ticks", "queries_per_tick": len(queries) / 10}
 
 
+def in_process(count: int, top: int, *, profiled: bool) -> dict[str, object]:
+    """`count` rows due at once dispatched in this process (batches of 1,000), timed, and under
+    cProfile if `profiled` (where one send's time goes). Deliveries are enqueued to Redis as in
+    the other cases."""
+    from django.utils import timezone
+
+    from scheduling.dispatcher import dispatch_until_idle
+
+    prepare(count, due=timezone.now(), name="Dispatch profile")
+    flush_redis()
+    profiler = cProfile.Profile()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    if profiled:
+        profiler.enable()
+    created = dispatch_until_idle(batch_size=1000, max_batches=count // 1000 + 2)
+    profiler.disable()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if profiled:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+        print(out.getvalue())
+    return {
+        "case": f"{count:,} due at once, in-process" + (" under cProfile" if profiled else ""),
+        "rows_claimed": created,
+        "sends_per_second": round(created / elapsed),
+        "cpu_ms_per_send": round(cpu * 1000 / max(created, 1), 3),
+    }
+
+
+CASES = {"throughput1": lambda a: throughput(1), "throughput2": lambda a: throughput(2),
+         "lateness": lambda a: lateness(), "idle": lambda a: idle_cost(),
+         "profile": lambda a: in_process(a.count, a.top, profiled=True),
+         "timed": lambda a: in_process(a.count, a.top, profiled=False)}  # fmt: skip
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", default="throughput1,throughput2,lateness,idle", help=",".join(CASES))
+    parser.add_argument("--count", type=int, default=10_000, help="rows for the profile case")
+    parser.add_argument("--top", type=int, default=40, help="profile lines shown")
+    args = parser.parse_args()
     setup_django()
     print(f"machine: {machine()}")
-    for result in (throughput(1), throughput(2), lateness(), idle_cost()):
-        print(json.dumps(result))
+    for case in args.cases.split(","):
+        print(json.dumps(CASES[case](args)))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/scale_data.py            # once; about half an hour on 2 cores
     .venv/bin/python bench/scale_data.py --rollups  # rebuild the metrics rollups (backfill_metrics)
+    BENCH_DATABASE=kraiter_bench_30m .venv/bin/python bench/scale_data.py --total 30000000  # the curves
+
+`--total` sets the size (the same shares: "Scale 0" holds 60 %), in its own database.
 
 Ten organisations; "Scale 0" holds 6 million sends, the nine others 4 million between them,
 all spread over the year before now, with a realistic mix of statuses, 20 templates, 5
@@ -16,12 +19,12 @@ from io import StringIO
 from common import setup_django
 
 TOTAL = 10_000_000
-BIG = 6_000_000
+BIG_SHARE = 0.6  # of the sends, in "Scale 0"
 CHUNK = 1_000_000
 DAYS = 365
 
 
-def generate() -> None:
+def generate(total: int) -> None:
     from django.db import connection
 
     from kraiter.models import Organisation
@@ -35,7 +38,7 @@ def generate() -> None:
     ids = [str(Organisation._meta.pk.get_db_prep_value(o.id, connection)) for o in organisations]  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM sends_send WHERE organisation_id = %s::uuid", [ids[0]])
-        if cursor.fetchone()[0] >= BIG * 0.99:
+        if cursor.fetchone()[0] >= total * BIG_SHARE * 0.99:
             print("The data set is already there.")
             return
         cursor.execute(
@@ -54,18 +57,21 @@ def generate() -> None:
             cursor.execute(f'DROP INDEX "{name}"')
         cursor.execute("SET maintenance_work_mem = '1GB'")
         started = time.monotonic()
-        for first in range(0, TOTAL, CHUNK):
-            cursor.execute(INSERT, {"first": first, "last": first + CHUNK - 1, "total": TOTAL, "big": BIG,
-                                    "orgs": ids, "days": DAYS})  # fmt: skip
-            print(f"  {first + CHUNK:>10,} rows  {time.monotonic() - started:6.0f} s", flush=True)
-        for name, definition in indexes:
-            began = time.monotonic()
-            cursor.execute(definition)
-            print(f"  index {name}: {time.monotonic() - began:.0f} s", flush=True)
-        for name, definition in foreign_keys:
-            cursor.execute(f'ALTER TABLE sends_send ADD CONSTRAINT "{name}" {definition}')
+        try:
+            for first in range(0, total, CHUNK):
+                last = min(first + CHUNK, total) - 1
+                cursor.execute(INSERT, {"first": first, "last": last, "total": total,
+                                        "orgs": ids, "days": DAYS})  # fmt: skip
+                print(f"  {last + 1:>10,} rows  {time.monotonic() - started:6.0f} s", flush=True)
+        finally:  # the indexes and keys come back whatever happened (a rerun reads them from the table)
+            for name, definition in indexes:
+                began = time.monotonic()
+                cursor.execute(definition)
+                print(f"  index {name}: {time.monotonic() - began:.0f} s", flush=True)
+            for name, definition in foreign_keys:
+                cursor.execute(f'ALTER TABLE sends_send ADD CONSTRAINT "{name}" {definition}')
         cursor.execute("VACUUM ANALYZE sends_send")
-        print(f"Generated {TOTAL:,} sends in {time.monotonic() - started:.0f} s")
+        print(f"Generated {total:,} sends in {time.monotonic() - started:.0f} s")
 
 
 # One row per n: organisation, time (spread over the year), template, source, status and the
@@ -85,7 +91,7 @@ WITH numbers AS (
 INSERT INTO sends_send (
     id, organisation_id, contact_id, email, template_slug, template_name, subject, status, source, source_id,
     step, created_at, sent_at, delivered_at, opened_at, clicked_at, bounced_at, complained_at, ses_message_id,
-    attempts
+    attempts, recorded_attempt, ignore_unsubscribe, uncertain_attempts
 )
 SELECT
     (lpad(to_hex((extract(epoch FROM created) * 1000)::bigint), 12, '0') || substr(md5(n::text), 1, 20))::uuid,
@@ -105,7 +111,10 @@ SELECT
     CASE WHEN status = 'bounced' THEN created + interval '5 seconds' END,
     CASE WHEN status = 'complained' THEN created + interval '1 hour' END,
     CASE WHEN status NOT IN ('rejected', 'queued') THEN 'ses-' || n END,
-    CASE WHEN status = 'queued' THEN 0 ELSE 1 END
+    CASE WHEN status = 'queued' THEN 0 ELSE 1 END,
+    CASE WHEN status = 'queued' THEN 0 ELSE 1 END,
+    false,
+    '[]'::jsonb
 FROM rows
 """
 
@@ -125,10 +134,11 @@ def rollups() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rollups", action="store_true", help="only rebuild the metrics rollups")
+    parser.add_argument("--total", type=int, default=TOTAL, help="sends in all (10 million)")
     args = parser.parse_args()
     setup_django()
     if not args.rollups:
-        generate()
+        generate(args.total)
     rollups()
 
 

@@ -25,16 +25,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
 from domains.sender import SenderBook
 from kraiter.errors import Forbidden, Unprocessable
+from kraiter.rows import save_new
 from scheduling.conditions import condition_holds
 from scheduling.definition import EmailStep, Step
 from scheduling.facts import FactsLoader
-from scheduling.models import Enrolment, ScheduledSend, Sequence
+from scheduling.models import Enrolment, ScheduledSend, Sequence, SequenceVersion
 from scheduling.plan import email_number, next_email, walk
 from scheduling.services import exit_reason, first_exit_condition, scheduled_send_fields
 from sends.models import Send
@@ -102,9 +103,11 @@ class _BatchContext:
 
     @classmethod
     def load(cls, rows: list[ScheduledSend]) -> "_BatchContext":
-        enrolments = {
-            e.id: e for e in Enrolment.objects.select_related("version").filter(pk__in=[r.enrolment_id for r in rows])
-        }
+        enrolments = {e.id: e for e in Enrolment.objects.filter(pk__in=[r.enrolment_id for r in rows])}
+        # Each version once (select_related would build, and parse the steps of, one per enrolment).
+        versions = SequenceVersion.objects.in_bulk({e.version_id for e in enrolments.values()} - {None})
+        for enrolment in enrolments.values():
+            enrolment.version = versions.get(enrolment.version_id)  # type: ignore[arg-type]
         contacts = {c.id: c for c in Contact.objects.filter(pk__in={r.contact_id for r in rows})}
         sequences = {
             s.pk: s
@@ -231,7 +234,7 @@ def _write(batch: _Batch) -> None:
     if batch.held:
         ScheduledSend.objects.filter(pk__in=batch.held).update(held=True)
     send_save_many(batch.sends)
-    ScheduledSend.objects.bulk_create(batch.following)
+    save_new(connection, batch.following)
     now = timezone.now()
     for current_step, enrolment_ids in batch.advanced.items():
         Enrolment.objects.filter(pk__in=enrolment_ids).update(current_step=current_step, updated_at=now)

@@ -19,7 +19,7 @@ from domains.sender import SenderBook, SenderChoice, domain_of
 from kraiter.api.ids import new_id
 from kraiter.errors import NotFound, Unprocessable
 from kraiter.models import Organisation
-from kraiter.rows import Columns, insert_many, read_row
+from kraiter.rows import Columns, read_row, save_new
 from sends.models import Send, SendContent
 from sends.tasks import send_enqueue_delivery
 from templates_app.models import Template
@@ -122,21 +122,12 @@ def _send_row(
     )
 
 
-INSERT_CHUNK = 500  # sends per statement: 34 parameters each with its content; PostgreSQL takes 65,535
-
-
 def send_save_many(news: list[NewSend], *, deliver: bool = True) -> None:
     """Inserts sends (with their content) in bulk and enqueues the queued ones after commit.
     `deliver=False` records history without mailing anyone (seed_demo)."""
-    if connection.vendor == "postgresql":
-        # One statement for the sends and their contents, by hand (kraiter.rows): building two
-        # ORM INSERTs cost more CPU than PostgreSQL spends on them.
-        for start in range(0, len(news), INSERT_CHUNK):
-            chunk = news[start : start + INSERT_CHUNK]
-            insert_many([[new.send for new in chunk], [new.content for new in chunk if new.content]], connection)
-    else:
-        Send.objects.bulk_create([new.send for new in news])
-        SendContent.objects.bulk_create([new.content for new in news if new.content is not None])
+    # One statement for the sends and their contents on PostgreSQL, by hand (kraiter.rows):
+    # building two ORM INSERTs cost more CPU than PostgreSQL spends on them.
+    save_new(connection, [new.send for new in news], [new.content for new in news if new.content is not None])
     if deliver:
         send_enqueue_delivery([new.send.id for new in news if new.send.status == Send.Status.QUEUED])
 

@@ -255,7 +255,8 @@ def by_contact_after(api) -> dict[str, list[str]]:
 def test_a_dispatcher_that_dies_mid_batch_leaves_nothing_half_done(api, onboarding, timeline):
     for n in range(3):
         enrol(api, f"crash{n}@example.com")
-    killed = mock.patch("scheduling.dispatcher.ScheduledSend.objects.bulk_create", side_effect=RuntimeError("killed"))
+    # killed after the sends are written, as it writes the enrolments' next scheduled sends
+    killed = mock.patch("scheduling.dispatcher.save_new", side_effect=RuntimeError("killed"))
     with killed, pytest.raises(RuntimeError):
         timeline.run()
     assert Send.objects.count() == 0 and ScheduledSend.objects.count() == 3

@@ -434,6 +434,7 @@ def test_one_notification_is_four_round_trips_and_one_commit(client, sns, sent, 
     assert SesNotification.objects.filter(processed_at__isnull=False).count() == 2
 
 
+@pytest.mark.postgres  # counts round trips: several statements in one needs psycopg's client-side binding
 def test_a_repeated_open_is_one_write_and_a_duplicate_two_queries(client, sns, sent, query_count):
     from contacts.models import Event
 
