@@ -41,6 +41,8 @@ def cases(organisation_id: str, send_id: str, message_id: str) -> list[tuple[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plans", action="store_true", help="print each case's SQL plans once")
+    parser.add_argument("--queries", action="store_true", help="print each case's queries with their times")
+    parser.add_argument("--only", default="", help="run only the cases whose label contains this")
     args = parser.parse_args()
     setup_django()
     from django.contrib.auth import get_user_model
@@ -60,6 +62,8 @@ def main() -> None:
     sample = Send.objects.filter(organisation=organisation).order_by("-id").values("id", "ses_message_id")[5000]
     print(f"machine: {machine()}")
     for label, query in cases(organisation.id, sample["id"], sample["ses_message_id"]):
+        if args.only not in label:
+            continue
         url = f"/admin/sends/send/?{query}"
         timings = []
         for _ in range(REPEAT):
@@ -73,6 +77,9 @@ def main() -> None:
         print(json.dumps({"case": label, "query": query, "rows_on_page": shown, "queries": len(queries),
                           "p50_ms": round(statistics.median(timings), 1),
                           "p95_ms": round(timings[int(0.95 * REPEAT) - 1], 1)}))  # fmt: skip
+        if args.queries:
+            for each in queries.captured_queries:
+                print(f"    {float(each['time']) * 1000:7.1f} ms  {each['sql'][:150]}")
         if args.plans:
             slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
             with connection.cursor() as cursor:

@@ -1,6 +1,8 @@
 """Support answers "did Alice get her password reset, and what happened to it?" from the admin:
 search by part of an address, a name or a subject; the send's page says what happened and why."""
 
+from unittest import mock
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -105,3 +107,54 @@ def test_partial_searches_can_use_the_trigram_indexes(alice_reset):
     assert "send_email_trgm_idx" in plan and "send_subject_trgm_idx" in plan, plan
     plan = _plan(contacts_matching(Contact.objects.all(), "Alice Wilson"))
     assert "contact_name_trgm_idx" in plan and "contact_email_trgm_idx" in plan, plan
+
+
+def _matches(organisation, count: int) -> list:
+    contact = ContactFactory(organisation=organisation, email="zed@example.com")
+    SendFactory(organisation=organisation, contact=contact, subject="Nothing to see")
+    return [
+        SendFactory(organisation=organisation, contact=contact, email=f"carol{n}@example.com") for n in range(count)
+    ]  # oldest first
+
+
+def _searches(queries) -> list[str]:
+    """The statements that search the sends (not those that read the found ones by key)."""
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if "LIKE" in q["sql"].upper() and '"sends_send"' in q["sql"] and '"sends_send"."id" IN (' not in q["sql"]
+    ]
+
+
+def test_a_search_finds_its_matches_once_for_the_count_and_the_page(staff, organisation, query_count):
+    """A partial match is a trigram index scan on PostgreSQL (the slow part of a search on
+    millions of sends): the bounded count and the page share one, not one each."""
+    sends = _matches(organisation, 60)
+    with query_count() as queries:
+        first = staff.get("/admin/sends/send/", {"q": "carol"}).content.decode()
+    matching = _searches(queries)
+    assert len(matching) == 1, matching
+    assert "60 results" in first and "Nothing to see" not in first
+    assert [send.id in first for send in sends] == [False] * 10 + [True] * 50  # newest first
+    second = staff.get("/admin/sends/send/", {"q": "carol", "p": 2}).content.decode()
+    assert [send.id in second for send in sends] == [True] * 10 + [False] * 50
+
+
+def test_a_search_counts_up_to_its_bound(staff, organisation):
+    """Past SearchPaginator.limit the count says limit + 1 and the pages stop there."""
+    from kraiter.admin_tools import SearchPaginator
+
+    sends = _matches(organisation, 30)
+    with mock.patch.object(SearchPaginator, "limit", 20):
+        page = staff.get("/admin/sends/send/", {"q": "carol"}).content.decode()
+    assert "21 results" in page
+    assert [send.id in page for send in sends] == [False] * 9 + [True] * 21
+
+
+def test_a_search_that_fits_one_page_finds_its_matches_once(staff, organisation, query_count):
+    sends = _matches(organisation, 3)
+    with query_count() as queries:
+        page = staff.get("/admin/sends/send/", {"q": "carol"}).content.decode()
+    matching = _searches(queries)
+    assert len(matching) == 1, matching
+    assert "3 results" in page and all(send.id in page for send in sends) and "Nothing to see" not in page
