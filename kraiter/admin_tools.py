@@ -53,7 +53,7 @@ class SearchPaginator(BoundedCountPaginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(self.rows(self._keys[bottom:top]), number, self)
+        return self._get_page(self.rows(self._keys[bottom:top]), number, self)  # type: ignore[attr-defined]
 
     def every_row(self) -> Any:
         """The matching rows of a result that fits one page (or that "Show all" asks for)."""
