@@ -77,7 +77,7 @@ def events_awaiting_reaction() -> QuerySet[Event]:
 
 
 def event_list(*, organisation: Organisation) -> QuerySet[Event]:
-    return of_organisation(Event.objects.all(), organisation)
+    return of_organisation(Event.objects.all(), organisation, as_range=True)
 
 
 def event_get(*, organisation: Organisation, event_id: str) -> Event:

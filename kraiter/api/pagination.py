@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Lookup, Model, Q, QuerySet
 
 from kraiter.api.fields import parse_timestamp
 from kraiter.api.ids import is_valid_id
@@ -126,14 +126,46 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def of_organisation(queryset: QuerySet[M], organisation: Any) -> QuerySet[M]:
-    """One organisation's rows, for a list. The filter is written as the range X <= org <= X:
-    the same rows as `organisation = X`, but PostgreSQL then keeps the organisation in the
-    order the list asks for (it drops a column compared with `=` from the ORDER BY), so it reads
-    the list's own (organisation, ...) index. With `=`, an organisation holding most of a table
-    can tempt it into walking the primary key backwards, past every other organisation's newer
-    rows (seconds instead of a millisecond; see BENCHMARKS.md)."""
-    return queryset.filter(organisation_id__gte=organisation.pk, organisation_id__lte=organisation.pk)
+class _AnyOf(Lookup):  # type: ignore[type-arg]
+    """`column = ANY(%s)`, the values as one array parameter (elsewhere than PostgreSQL: IN)."""
+
+    lookup_name = "any_of"  # used as an expression, never registered on a field
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
+        field = self.lhs.output_field
+        return "%s", ([field.get_db_prep_value(item, connection, prepared=False) for item in value],)
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        _, rhs_params = self.process_rhs(compiler, connection)
+        values: list[Any] = list(rhs_params[0])  # type: ignore[arg-type]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", (*lhs_params, values)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+
+def of_organisation(queryset: QuerySet[M], organisation: Any, *, as_range: bool = False) -> QuerySet[M]:
+    """One organisation's rows, for a list, written so that PostgreSQL reads the list's own
+    (organisation, <filter>, ...) index whatever the filters and the depth:
+    `organisation_id = ANY(ARRAY[X])`. The same rows as `organisation_id = X`, but
+
+    - with `=`, PostgreSQL drops the organisation from the ORDER BY (a constant) and may walk
+      the primary key backwards instead, past every other organisation's newer rows: seconds
+      for an organisation whose rows are older than the others' (BENCHMARKS.md, issue 3);
+    - as a range (X <= org <= X) it keeps the order, but its cost model then counts no column
+      after the organisation as bounding the index scan, so when few rows match (a filter
+      narrow enough, or a page near the oldest end) it priced the list's index at the whole
+      organisation and sorted the primary key's range instead: 16-60 ms on 1-10 M sends.
+
+    `= ANY` of one value is an equality to the cost model (every later column of the index
+    bounds the scan) but not to the ordering (the index's order stays the list's order).
+    `as_range` keeps the range, for a list with an index where the organisation is not the
+    first column (events by name, `event_name_org_idx`): `= ANY` on a later column of an index
+    makes PostgreSQL give up that index's order."""
+    if as_range:
+        return queryset.filter(organisation_id__gte=organisation.pk, organisation_id__lte=organisation.pk)
+    return queryset.filter(_AnyOf(F("organisation_id"), [organisation.pk]))
 
 
 def paginate(
