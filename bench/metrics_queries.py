@@ -39,7 +39,7 @@ def main() -> None:
     from kraiter.models import ApiKey, Organisation
     from kraiter.services import api_key_create
     from metrics.queries import metrics_range
-    from sends.models import COUNTERS, MetricRollup
+    from sends.models import COUNTERS, MetricRollup, Send
 
     organisation = Organisation.objects.get(name="Scale 0")
     ApiKey.objects.filter(organisation=organisation).delete()
@@ -48,6 +48,10 @@ def main() -> None:
     print(f"machine: {machine()}; rollup rows: {MetricRollup.objects.count():,}")
     organisation_uuid = MetricRollup._meta.get_field("organisation").get_db_prep_value(organisation.id, connection)
     now = timezone.now()
+    # The naive report reads each counter's timestamp on the sends; unsubscribes are events of
+    # the contact, with no column on the send, so they are left out of it.
+    columns = {field.name for field in Send._meta.get_fields()}
+    timed = [name for name in COUNTERS if f"{name}_at" in columns]
     for scope_label, path, scope_sql in [
         ("organisation", "/api/metrics", ""),
         ("template", "/api/metrics/templates/template-3", "AND template_slug = 'template-3'"),
@@ -75,7 +79,7 @@ def main() -> None:
             for _ in range(NAIVE_REPEAT):
                 began = time.perf_counter()
                 with connection.cursor() as cursor:
-                    for name in COUNTERS:
+                    for name in timed:
                         sql = NAIVE.format(field=f"{name}_at", scope=scope_sql)
                         cursor.execute(
                             sql, {"period": period, "organisation": organisation_uuid, "start": start, "end": end}
