@@ -132,14 +132,10 @@ class _AnyOf(Lookup):  # type: ignore[type-arg]
     lookup_name = "any_of"  # used as an expression, never registered on a field
     prepare_rhs = False
 
-    def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
-        field = self.lhs.output_field
-        return "%s", ([field.get_db_prep_value(item, connection, prepared=False) for item in value],)
-
     def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        _, rhs_params = self.process_rhs(compiler, connection)
-        values: list[Any] = list(rhs_params[0])  # type: ignore[arg-type]
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(item, connection, prepared=False) for item in self.rhs]
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", (*lhs_params, values)
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
