@@ -21,7 +21,7 @@ import time
 os.environ.setdefault("BENCH_DATABASE", "kraiter_bench13")
 os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
-from common import ENV, ROOT, machine, setup_django
+from common import ENV, ROOT, cpu_seconds, machine, setup_django
 from webhook_load import KINDS, sent_sends
 
 sys.path.insert(0, str(ROOT))
@@ -77,7 +77,8 @@ def main() -> None:
             print(f"  {query['time']}s  {query['sql'][:160]}")
     bodies = [body(n) for n in range(args.count)]
     profile = cProfile.Profile()
-    started, cpu_started = time.perf_counter(), time.process_time()
+    backend = connection.connection.info.backend_pid  # this process's PostgreSQL backend
+    started, cpu_started, backend_started = time.perf_counter(), time.process_time(), cpu_seconds(backend)
     if not args.no_profile:
         profile.enable()
     for text in bodies:
@@ -85,11 +86,13 @@ def main() -> None:
     if not args.no_profile:
         profile.disable()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    backend_cpu = cpu_seconds(backend) - backend_started
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"machine: {machine()}; {load}")
     under = "" if args.no_profile else " (under cProfile)"
     print(f"{args.count} notifications in {elapsed:.2f} s: {elapsed * 1000 / args.count:.2f} ms each"
-          f", {cpu * 1000 / args.count:.2f} ms of this process's CPU{under}")  # fmt: skip
+          f", {cpu * 1000 / args.count:.2f} ms of this process's CPU{under}"
+          f" and {backend_cpu * 1000 / args.count:.2f} ms of its PostgreSQL backend's")  # fmt: skip
     if not args.no_profile:
         if args.dump:
             profile.dump_stats(args.dump)

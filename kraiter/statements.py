@@ -1,4 +1,4 @@
-"""Several writes sent to the database in one round trip.
+"""Fewer round trips to the database on the hot paths.
 
 A hot path that makes several writes in one transaction (the engagement pipeline: the send, the
 rollups, the event) waits on the database once per statement. `Statements` collects them and
@@ -7,12 +7,23 @@ as one query string, which the simple query protocol executes in order, stopping
 error; elsewhere (SQLite, or PostgreSQL with server-side binding, DATABASE_PREPARE_THRESHOLD)
 one by one. Only writes whose results nobody reads belong here. The SQL is built from a model's
 own fields (`insert_statement`, `update_statement`), so values are prepared as the ORM would.
+
+The transaction's own round trips ride along where they can (same cursors only):
+- BEGIN: psycopg sends it alone before a transaction's first statement; when that statement is
+  one of ours (`first_rows`, `Statements.run`), BEGIN goes in its query string instead.
+- COMMIT: `Statements.run(commit=True)` from the outermost atomic block, for its last
+  statements, puts COMMIT in their string; Django's commit at the block's end then finds the
+  transaction ended and psycopg sends nothing. A failure anywhere in the string (COMMIT's
+  deferred checks included) is raised there, and the block rolls back as usual.
+- Django's connection health check (CONN_HEALTH_CHECKS: a `SELECT 1` before a request's first
+  query): `checked_by_first_statement` lets an idempotent call's own first statement check the
+  connection instead, and runs the call again on a new connection when it was dead.
 """
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Model
 
 from kraiter.rows import insert_sql
@@ -36,18 +47,18 @@ class Statements:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def run(self) -> None:
-        """Executes the queued statements, in order, and forgets them."""
+    def run(self, *, commit: bool = False) -> None:
+        """Executes the queued statements, in order, and forgets them. `commit`: the caller's
+        block is the outermost one and these are its last statements (nothing follows them in
+        it), so COMMIT may go in the same round trip."""
         pending, self._pending = self._pending, []
         self._keys.clear()
         if not pending:
             return
         with connection.cursor() as cursor:
-            if len(pending) > 1 and _takes_several(cursor):
-                cursor.execute(*_one_string(pending))
-                return
-            for sql, params in pending:
-                cursor.execute(sql, params)
+            if not _together(cursor, pending, commit=commit):
+                for sql, params in pending:
+                    cursor.execute(sql, params)
 
 
 def first_rows(*queries: Statement) -> list[tuple[Any, ...] | None]:
@@ -55,8 +66,7 @@ def first_rows(*queries: Statement) -> list[tuple[Any, ...] | None]:
     and returns the first row of each (None for one that returned no row)."""
     rows: list[tuple[Any, ...] | None] = []
     with connection.cursor() as cursor:
-        if len(queries) > 1 and _takes_several(cursor):
-            cursor.execute(*_one_string(queries))
+        if _together(cursor, queries):
             rows.append(cursor.fetchone())
             while cursor.nextset():
                 rows.append(cursor.fetchone())
@@ -65,6 +75,79 @@ def first_rows(*queries: Statement) -> list[tuple[Any, ...] | None]:
             cursor.execute(sql, params)
             rows.append(cursor.fetchone())
     return rows
+
+
+T = TypeVar("T")
+
+
+def checked_by_first_statement(call: Callable[[], T]) -> T:
+    """call(), without Django's health check of a reused connection (one round trip per
+    request): if call() fails on a connection that turns out to be dead (the database
+    restarted, a proxy dropped it), the connection is replaced and call() runs once more.
+    Only for a call that is safe to repeat after a failure (the SES intake: a notification is
+    applied once, however often it comes), made outside any atomic block."""
+    database: Any = connection  # its health-check attributes are not in django-stubs
+    if database.connection is None or not database.health_check_enabled or database.health_check_done:
+        return call()
+    database.health_check_done = True
+    raw = connection.connection
+    try:
+        return call()
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        if connection.connection is raw:  # still the connection that failed (not closed by Django)
+            if connection.is_usable():
+                raise  # it works: the failure was not the connection's
+            connection.close()
+    return call()
+
+
+def _together(cursor: Any, statements: Iterable[Statement], *, commit: bool = False) -> bool:
+    """Executes the statements as one query string, with the transaction's BEGIN and (with
+    `commit`) its COMMIT where they may ride along (see the module's docstring); False, having
+    executed nothing, when the cursor cannot take several statements."""
+    statements = list(statements)
+    if not _takes_several(cursor):
+        return False
+    raw = connection.connection
+    begin = _opens_transaction(raw)
+    commit = commit and _ends_transaction()
+    if len(statements) == 1 and not begin and not commit:
+        return False
+    sql, params = _one_string(statements)
+    if begin:
+        # psycopg would send BEGIN alone before this: it is in the string instead, and psycopg
+        # (told not to begin) leaves the server's transaction to the block's commit or rollback.
+        raw.autocommit = True
+        sql = f"BEGIN; {sql}"
+    try:
+        cursor.execute(f"{sql}; COMMIT" if commit else sql, params)
+    except BaseException:
+        if begin and raw.info.transaction_status == _idle():
+            raw.autocommit = False  # the string failed before its BEGIN ran: psycopg begins as usual
+        raise
+    if begin:
+        cursor.nextset()  # past BEGIN's result, to the first statement's
+    return True
+
+
+def _opens_transaction(raw: Any) -> bool:
+    """Whether the next statement is the first of an atomic block's transaction (psycopg is
+    about to send BEGIN on its own)."""
+    return connection.in_atomic_block and not raw.autocommit and raw.info.transaction_status == _idle()
+
+
+def _ends_transaction() -> bool:
+    """Whether a COMMIT now ends the transaction as the outermost block's end would: that block
+    is the only one open, and nothing in it asked for a rollback."""
+    return len(connection.atomic_blocks) == 1 and not connection.savepoint_ids and not connection.needs_rollback
+
+
+def _idle() -> Any:
+    from psycopg.pq import TransactionStatus
+
+    return TransactionStatus.IDLE
 
 
 def _one_string(statements: Iterable[Statement]) -> Statement:

@@ -104,7 +104,8 @@ def engagement_record(fact: EngagementFact, *, savepoint: bool = True, claim: St
     The send is read and locked in one query (with whether its contact still exists); the
     writes that follow (the send's columns, the rollups and their lock, the event) are queued
     and sent in one round trip (kraiter.statements), except around a change of the contact's
-    state, which goes through contacts' services (and their signal) as it is."""
+    state, which goes through contacts' services (and their signal) as it is. Called outside
+    any transaction, that is the whole of it: BEGIN rides on the read, COMMIT on the writes."""
     with transaction.atomic(savepoint=savepoint):
         claimed, send = _locked_send(fact, claim)
         if not claimed:
@@ -133,7 +134,7 @@ def engagement_record(fact: EngagementFact, *, savepoint: bool = True, claim: St
         if Kind.OPENED in recorded_kinds and fact.kind == Kind.CLICKED:
             # a click implies an open
             _record_event(send, EngagementFact(Kind.OPENED, fact.at, send_id=send.id), writes)
-        writes.run()
+        writes.run(commit=True)  # the block's last statements: where this block is the outermost, COMMIT rides along
     return "applied" if changes or contact_changed else "unchanged"
 
 

@@ -77,14 +77,15 @@ def ses_notification_receive(*, record: dict[str, Any], message: dict[str, Any])
     key = ses_notification_key(record)
     fact = ses_message_fact(message)
     try:
-        with transaction.atomic():
-            if fact is None:
+        if fact is None:
+            with transaction.atomic():
                 if not _claim(key, record, message):
                     return "duplicate"
-                outcome = None
-            else:  # the notification stored in the round trip that reads and locks its send
-                outcome = engagement_record(fact, savepoint=False, claim=_claim_statement(key, record, message))
-                if outcome == "not_claimed":
+            outcome = None
+        else:  # one transaction: the notification stored in the round trip that reads and locks its send
+            outcome = engagement_record(fact, claim=_claim_statement(key, record, message))
+            if outcome == "not_claimed":  # the key is taken: by one applied before, or one kept after a failure
+                with transaction.atomic():
                     if not _claim_kept(key):
                         return "duplicate"
                     outcome = engagement_record(fact, savepoint=False)

@@ -11,6 +11,8 @@
    has no signal for Reject, Rendering Failure and DeliveryDelay: `handle_unknown_event_type`
    makes the same call.
 A failure to apply is an exception, so SNS gets a 500 and retries (the notification is kept).
+A notification costs two round trips to the database: its storing with the send's read and
+lock, then its writes (kraiter.statements: BEGIN, COMMIT and the connection's check ride along).
 """
 
 import logging
@@ -22,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_ses.views import SESEventWebhookView
 
 from kraiter.api.errors import error_body
+from kraiter.statements import checked_by_first_statement
 from kraiter.untrusted import UntrustedInput, loads
 from sends.engagement.ses import Parsed, ses_body_parsed, ses_notification_message, ses_notification_receive
 from sends.engagement.sns import UntrustedMessage, topic_is_trusted, verify_sns_message
@@ -37,7 +40,12 @@ class SesWebhookView(SESEventWebhookView):
         if isinstance(parsed, str):
             return _bad_request(parsed)
         with ses_body_parsed(body, parsed):  # the receiver does not read it again
-            response: HttpResponse = super().post(request, *args, **kwargs)
+            # Applying a notification twice changes nothing, so a dead connection can be found by
+            # the first statement (and the notification applied on a new one) instead of by a
+            # health check's round trip before every notification.
+            response: HttpResponse = checked_by_first_statement(
+                lambda: super(SesWebhookView, self).post(request, *args, **kwargs)
+            )
         if response.status_code == 400:  # django-ses's verification refusals, in our envelope
             return _bad_request(f"The notification was refused: {response.content.decode(errors='replace')}")
         return response

@@ -74,3 +74,29 @@ def test_a_failing_statement_raises_and_its_transaction_rolls_back(organisation)
         statements.run()
     contact.refresh_from_db()
     assert contact.email != "changed@example.com"
+
+
+@pytest.mark.postgres  # BEGIN rides on a query string only with psycopg's client-side binding
+@pytest.mark.django_db(transaction=True)
+def test_a_string_refused_before_its_begin_ran_leaves_the_block_in_a_transaction(organisation):
+    """The first statement of a block carries its BEGIN; when PostgreSQL refuses the whole string
+    (a syntax error: nothing in it ran, BEGIN included), what the block does next is still in
+    its transaction, and rolls back with it."""
+    from django.db import ProgrammingError, transaction
+
+    from kraiter.statements import first_rows
+
+    class Rollback(Exception):
+        pass
+
+    def block() -> None:
+        with transaction.atomic():
+            with pytest.raises(ProgrammingError):
+                first_rows(("SELEC 1", []))
+            ContactFactory(organisation=organisation, email="inside@example.com")
+            raise Rollback
+
+    with pytest.raises(Rollback):
+        block()
+    assert not Contact.objects.filter(email="inside@example.com").exists()
+    assert connection.get_autocommit() and connection.connection.autocommit

@@ -448,9 +448,17 @@ def test_a_repeated_open_is_one_write_and_a_duplicate_two_queries(client, sns, s
     with query_count() as queries:
         assert post(client, again).status_code == 200  # SNS redelivers
     statements = _statements(queries.captured_queries)
-    # the savepoint, the insert that finds the key taken (with the send's read), the stored row
-    # (processed), the release; nothing is written
-    assert len(statements) == 4 and statements[2][0].startswith('SELECT "sends_sesnotification"'), statements
+    # the insert that finds the key taken (with the send's read), in its transaction (here a
+    # savepoint); then, in another, the stored row (processed): nothing is written
+    assert [s[0].split(' "')[0] for s in statements] == [
+        "SAVEPOINT",
+        "INSERT INTO",
+        "RELEASE SAVEPOINT",
+        "SAVEPOINT",
+        "SELECT",
+        "RELEASE SAVEPOINT",
+    ], statements
+    assert statements[4][0].startswith('SELECT "sends_sesnotification"'), statements
     assert Event.objects.filter(send_id=sent.id, name="email.opened").count() == 3
 
 

@@ -1,0 +1,130 @@
+"""The SES webhook as it runs in production: each notification outside any transaction of a
+test, so that its own transaction, and the connection it runs on, are real (issue 13: two round
+trips per notification; a dead connection found by the first statement)."""
+
+from unittest import mock
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from contacts.models import Event
+from sends.engagement import pipeline
+from sends.models import SesNotification
+from tests.sends.test_webhook import post, ses_event
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def sent(transactional_db, organisation):
+    from tests.sends.test_webhook import sent as make_sent
+
+    return make_sent.__wrapped__(organisation)
+
+
+def _a_new_request() -> None:
+    """What Django does when a request starts (close_old_connections): the next query checks the
+    reused connection first (the test client does not send that signal)."""
+    connection.health_check_done = False
+
+
+class RoundTrips:
+    """Every round trip to PostgreSQL: our statements (Django's cursor) and what psycopg sends
+    on its own (BEGIN, COMMIT), and Django's health checks."""
+
+    def __init__(self) -> None:
+        self.alone: list[bytes] = []
+        self.health_checks = 0
+
+    def __enter__(self) -> "RoundTrips":
+        real_exec, real_usable = psycopg.Connection._exec_command, connection.is_usable
+
+        def exec_command(conn, command, *args, **kwargs):
+            self.alone.append(bytes(command)[:20])
+            return real_exec(conn, command, *args, **kwargs)
+
+        def is_usable():
+            self.health_checks += 1
+            return real_usable()
+
+        self._patches = [
+            mock.patch.object(psycopg.Connection, "_exec_command", exec_command),
+            mock.patch.object(connection, "is_usable", is_usable),
+        ]
+        for patch in self._patches:
+            patch.start()
+        self._queries = CaptureQueriesContext(connection).__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._queries.__exit__(*exc)
+        for patch in self._patches:
+            patch.stop()
+
+    @property
+    def statements(self) -> list[str]:
+        """Our query strings (Django also logs its BEGIN and COMMIT, which psycopg may not send)."""
+        return [q["sql"] for q in self._queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+
+
+def test_a_notification_is_two_round_trips_begin_commit_and_the_check_riding_along(client, sns, sent):
+    post(client, sns.notification(ses_event(sent, "Delivery", 0.5)))  # the certificate is fetched and cached
+    _a_new_request()
+    with RoundTrips() as trips:
+        assert post(client, sns.notification(ses_event(sent, "Open", 1))).status_code == 200
+    assert trips.health_checks == 0 and trips.alone == [], (trips.health_checks, trips.alone)
+    assert len(trips.statements) == 2, trips.statements
+    first, writes = trips.statements
+    assert first.startswith('BEGIN; INSERT INTO "sends_sesnotification"') and "FOR UPDATE" in first
+    assert writes.startswith('UPDATE "sends_send" SET "opened_at"') and writes.endswith("; COMMIT")
+    sent.refresh_from_db()
+    assert sent.opened_at is not None and sent.status == "delivered"
+    assert Event.objects.filter(send_id=sent.id, name="email.opened").count() == 1
+    # The connection is left as Django expects it: autocommit, no transaction open.
+    assert connection.get_autocommit() and connection.connection.autocommit
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_a_dead_connection_is_replaced_and_the_notification_applied_once(client, sns, sent):
+    post(client, sns.notification(ses_event(sent, "Delivery", 0.5)))
+    with psycopg.connect(connection.settings_dict["NAME"] and _dsn(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    _a_new_request()
+    assert post(client, sns.notification(ses_event(sent, "Open", 1))).status_code == 200
+    sent.refresh_from_db()
+    assert sent.opened_at is not None
+    assert Event.objects.filter(send_id=sent.id, name="email.opened").count() == 1
+    assert SesNotification.objects.filter(processed_at__isnull=False, error="").count() == 2
+
+
+def test_a_failing_write_rolls_back_everything_and_the_retry_applies_it(client, sns, sent):
+    """The writes' string fails after its BEGIN rode on the first statement: nothing of the
+    notification is applied, it is kept with the error, and SNS's retry applies it."""
+    post(client, sns.notification(ses_event(sent, "Delivery", 0.5)))
+    notification = sns.notification(ses_event(sent, "Open", 1))
+    real = pipeline._record_event
+
+    def failing(send, fact, writes):
+        real(send, fact, writes)
+        writes.add("SELECT 1 / 0")
+
+    _a_new_request()
+    with mock.patch.object(pipeline, "_record_event", failing), pytest.raises(Exception, match="division by zero"):
+        post(client, notification)
+    sent.refresh_from_db()
+    assert sent.opened_at is None and not Event.objects.filter(send_id=sent.id, name="email.opened").exists()
+    kept = SesNotification.objects.get(message_id=notification["MessageId"])
+    assert kept.processed_at is None and "division by zero" in kept.error
+    assert connection.get_autocommit() and connection.connection.autocommit
+    _a_new_request()
+    assert post(client, notification).status_code == 200  # SNS retries
+    sent.refresh_from_db()
+    assert sent.opened_at is not None
+    assert Event.objects.filter(send_id=sent.id, name="email.opened").count() == 1
+
+
+def _dsn() -> str:
+    settings = connection.settings_dict
+    return f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} dbname={settings['NAME']}"
