@@ -11,6 +11,7 @@ from kraiter.emails import email_lookup_key, normalise_email
 from kraiter.errors import InvalidInput, NotFound
 from kraiter.models import Organisation
 from kraiter.rows import Columns
+from kraiter.statements import first_rows
 
 
 def contact_get(*, organisation: Organisation, contact_id: str) -> Contact:
@@ -44,13 +45,13 @@ def contact_find_by_email(*, organisation: Organisation | str, email: str) -> Co
     SQL: POST /api/send looks its contact up on every request (kraiter.rows)."""
     if connection.vendor == "postgresql":
         organisation_id = organisation if isinstance(organisation, str) else organisation.pk
-        with connection.cursor() as cursor:
-            cursor.execute(
+        row = first_rows(  # (the first statement of the send service's transaction: BEGIN rides along)
+            (
                 f'SELECT {_CONTACT.sql()} FROM "{Contact._meta.db_table}" c '  # noqa: S608
                 "WHERE c.organisation_id = %s AND lower(c.email) = %s LIMIT 1",
                 [Organisation._meta.pk.get_db_prep_value(organisation_id, connection), email_lookup_key(email)],
             )
-            row = cursor.fetchone()
+        )[0]
         return None if row is None else _CONTACT.read(row, 0, connection)
     return (
         Contact.objects.alias(email_key=Lower("email"))

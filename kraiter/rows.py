@@ -102,24 +102,21 @@ def _array_type(field: models.Field, connection: BaseDatabaseWrapper) -> str:
 
 def insert_many(groups: list[list[Any]], connection: BaseDatabaseWrapper) -> None:
     """Inserts each group (new instances of one model; empty groups are skipped) in one round trip,
-    in order: on PostgreSQL the earlier INSERTs are data-modifying WITH clauses of the last, so a
-    row may reference one inserted before it (the foreign keys are checked at the statement's end)."""
+    in order (`insert_many_sql`)."""
+    statement = insert_many_sql(groups, connection)
+    if statement is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
+
+
+def insert_many_sql(groups: list[list[Any]], connection: BaseDatabaseWrapper) -> tuple[str, list[Any]] | None:
+    """One statement inserting each group in order (None when all are empty): on PostgreSQL the
+    earlier INSERTs are data-modifying WITH clauses of the last, so a row may reference one
+    inserted before it (the foreign keys are checked at the statement's end)."""
     statements = [insert_sql(group, connection) for group in groups if group]
     if not statements:
-        return
+        return None
     *first, (last_sql, last_params) = statements
     sql = ", ".join(f"i{n} AS ({each})" for n, (each, _params) in enumerate(first))
     params = [param for _sql, each in first for param in each] + last_params
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {sql} {last_sql}" if first else last_sql, params)
-
-
-def save_new(connection: BaseDatabaseWrapper, *groups: list[Any]) -> None:
-    """bulk_create for the hot paths: each group (new instances of one model) written in order,
-    all of them in one statement on PostgreSQL (insert_many), with bulk_create elsewhere."""
-    if connection.vendor == "postgresql":
-        insert_many(list(groups), connection)
-        return  # (no chunks: an unnest INSERT has one parameter per column, however many rows)
-    for group in groups:
-        if group:
-            type(group[0]).objects.bulk_create(group)
+    return (f"WITH {sql} {last_sql}" if first else last_sql), params

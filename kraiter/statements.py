@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Model
 
-from kraiter.rows import insert_sql
+from kraiter.rows import insert_many_sql, insert_sql
 
 Statement = tuple[str, list[Any]]
 
@@ -164,6 +164,22 @@ def _takes_several(cursor: Any) -> bool:
     import psycopg
 
     return isinstance(getattr(cursor, "cursor", None), psycopg.ClientCursor)
+
+
+def save_new(*groups: list[Any], commit: bool = False) -> None:
+    """bulk_create for the hot paths: each group (new instances of one model) written in order,
+    all of them in one statement on PostgreSQL (kraiter.rows.insert_many_sql), with bulk_create
+    elsewhere. `commit` as for `Statements.run`: the outermost block's last statement."""
+    if connection.vendor != "postgresql":
+        for group in groups:
+            if group:
+                type(group[0]).objects.bulk_create(group)
+        return
+    statement = insert_many_sql(list(groups), connection)  # (no chunks: an unnest INSERT has one
+    if statement is not None:  # parameter per column, however many rows)
+        writes = Statements()
+        writes.add(*statement)
+        writes.run(commit=commit)
 
 
 def insert_statement(instance: Model) -> Statement:

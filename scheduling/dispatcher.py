@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import Contact
 from domains.sender import SenderBook
 from kraiter.errors import Forbidden, Unprocessable
-from kraiter.rows import save_new
+from kraiter.statements import save_new
 from scheduling.conditions import condition_holds
 from scheduling.definition import EmailStep, Step
 from scheduling.facts import FactsLoader
@@ -234,7 +234,7 @@ def _write(batch: _Batch) -> None:
     if batch.held:
         ScheduledSend.objects.filter(pk__in=batch.held).update(held=True)
     send_save_many(batch.sends)
-    save_new(connection, batch.following)
+    save_new(batch.following)
     now = timezone.now()
     for current_step, enrolment_ids in batch.advanced.items():
         Enrolment.objects.filter(pk__in=enrolment_ids).update(current_step=current_step, updated_at=now)

@@ -19,7 +19,8 @@ from domains.sender import SenderBook, SenderChoice, domain_of
 from kraiter.api.ids import new_id
 from kraiter.errors import NotFound, Unprocessable
 from kraiter.models import Organisation
-from kraiter.rows import Columns, read_row, save_new
+from kraiter.rows import Columns, read_row
+from kraiter.statements import save_new
 from sends.models import Send, SendContent
 from sends.tasks import send_enqueue_delivery
 from templates_app.models import Template
@@ -122,12 +123,13 @@ def _send_row(
     )
 
 
-def send_save_many(news: list[NewSend], *, deliver: bool = True) -> None:
+def send_save_many(news: list[NewSend], *, deliver: bool = True, commit: bool = False) -> None:
     """Inserts sends (with their content) in bulk and enqueues the queued ones after commit.
-    `deliver=False` records history without mailing anyone (seed_demo)."""
+    `deliver=False` records history without mailing anyone (seed_demo). `commit`: the insert is
+    the last statement of the caller's transaction (kraiter.statements.Statements.run)."""
     # One statement for the sends and their contents on PostgreSQL, by hand (kraiter.rows):
     # building two ORM INSERTs cost more CPU than PostgreSQL spends on them.
-    save_new(connection, [new.send for new in news], [new.content for new in news if new.content is not None])
+    save_new([new.send for new in news], [new.content for new in news if new.content is not None], commit=commit)
     if deliver:
         send_enqueue_delivery([new.send.id for new in news if new.send.status == Send.Status.QUEUED])
 
@@ -172,7 +174,7 @@ def send_transactional(
                 subject=new.send.subject,
                 reason=refusal,
             )
-        send_save_many([new])
+        send_save_many([new], commit=True)  # the block's last statement: where it is the outermost, COMMIT rides along
     return new.send
 
 

@@ -9,7 +9,8 @@ from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from contacts.models import Contact
-from kraiter.rows import insert_sql, save_new
+from kraiter.rows import insert_sql
+from kraiter.statements import save_new
 from tests.factories import OrganisationFactory
 
 # Values an array literal must quote or escape, and JSON of every shape.
@@ -49,7 +50,7 @@ def written(contact: Contact) -> tuple:
 def test_many_rows_are_written_as_bulk_create_writes_them():
     organisation = OrganisationFactory()
     ours, theirs = contacts(organisation, 300), contacts(OrganisationFactory(), 300)
-    save_new(connection, ours)
+    save_new(ours)
     Contact.objects.bulk_create(theirs)
     assert all(not contact._state.adding for contact in ours)
     stored = {c.id: c for c in Contact.objects.filter(organisation=organisation)}
@@ -71,7 +72,7 @@ def test_many_rows_are_one_statement_with_one_parameter_per_column():
         texts.add(sql)
         rows = contacts(OrganisationFactory(), count)
         with CaptureQueriesContext(connection) as queries:
-            save_new(connection, rows)
+            save_new(rows)
         assert len(queries) == 1
     assert len(texts) == 1  # the same statement whatever the rows: composed once, from psycopg's cache
 
@@ -85,5 +86,5 @@ def test_a_value_too_long_for_its_column_fails_the_whole_insert():
     rows = contacts(organisation, 3)
     rows[1].suppression_reason = "x" * 17  # max_length=16
     with pytest.raises(DataError), transaction.atomic():
-        save_new(connection, rows)
+        save_new(rows)
     assert not Contact.objects.filter(organisation=organisation).exists()

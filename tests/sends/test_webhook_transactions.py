@@ -7,11 +7,11 @@ from unittest import mock
 import psycopg
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from contacts.models import Event
 from sends.engagement import pipeline
 from sends.models import SesNotification
+from tests.round_trips import RoundTrips
 from tests.sends.test_webhook import post, ses_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -28,45 +28,6 @@ def _a_new_request() -> None:
     """What Django does when a request starts (close_old_connections): the next query checks the
     reused connection first (the test client does not send that signal)."""
     connection.health_check_done = False
-
-
-class RoundTrips:
-    """Every round trip to PostgreSQL: our statements (Django's cursor) and what psycopg sends
-    on its own (BEGIN, COMMIT), and Django's health checks."""
-
-    def __init__(self) -> None:
-        self.alone: list[bytes] = []
-        self.health_checks = 0
-
-    def __enter__(self) -> "RoundTrips":
-        real_exec, real_usable = psycopg.Connection._exec_command, connection.is_usable
-
-        def exec_command(conn, command, *args, **kwargs):
-            self.alone.append(bytes(command)[:20])
-            return real_exec(conn, command, *args, **kwargs)
-
-        def is_usable():
-            self.health_checks += 1
-            return real_usable()
-
-        self._patches = [
-            mock.patch.object(psycopg.Connection, "_exec_command", exec_command),
-            mock.patch.object(connection, "is_usable", is_usable),
-        ]
-        for patch in self._patches:
-            patch.start()
-        self._queries = CaptureQueriesContext(connection).__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._queries.__exit__(*exc)
-        for patch in self._patches:
-            patch.stop()
-
-    @property
-    def statements(self) -> list[str]:
-        """Our query strings (Django also logs its BEGIN and COMMIT, which psycopg may not send)."""
-        return [q["sql"] for q in self._queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
 
 
 def test_a_notification_is_two_round_trips_begin_commit_and_the_check_riding_along(client, sns, sent):

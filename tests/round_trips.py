@@ -1,0 +1,46 @@
+"""Counting the round trips to PostgreSQL that a test's code makes (kraiter.statements' savings)."""
+
+from unittest import mock
+
+import psycopg
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+class RoundTrips:
+    """Every round trip to PostgreSQL: our statements (Django's cursor) and what psycopg sends
+    on its own (BEGIN, COMMIT), and Django's health checks."""
+
+    def __init__(self) -> None:
+        self.alone: list[bytes] = []
+        self.health_checks = 0
+
+    def __enter__(self) -> "RoundTrips":
+        real_exec, real_usable = psycopg.Connection._exec_command, connection.is_usable
+
+        def exec_command(conn, command, *args, **kwargs):
+            self.alone.append(bytes(command)[:20])
+            return real_exec(conn, command, *args, **kwargs)
+
+        def is_usable():
+            self.health_checks += 1
+            return real_usable()
+
+        self._patches = [
+            mock.patch.object(psycopg.Connection, "_exec_command", exec_command),
+            mock.patch.object(connection, "is_usable", is_usable),
+        ]
+        for patch in self._patches:
+            patch.start()
+        self._queries = CaptureQueriesContext(connection).__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._queries.__exit__(*exc)
+        for patch in self._patches:
+            patch.stop()
+
+    @property
+    def statements(self) -> list[str]:
+        """Our query strings (Django also logs its BEGIN and COMMIT, which psycopg may not send)."""
+        return [q["sql"] for q in self._queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
