@@ -84,8 +84,9 @@ def checked_by_first_statement(call: Callable[[], T]) -> T:
     """call(), without Django's health check of a reused connection (one round trip per
     request): if call() fails on a connection that turns out to be dead (the database
     restarted, a proxy dropped it), the connection is replaced and call() runs once more.
-    Only for a call that is safe to repeat after a failure (the SES intake: a notification is
-    applied once, however often it comes), made outside any atomic block."""
+    Only for a call that is safe to repeat after a failure, made outside any atomic block: the
+    SES intake (a notification is applied once, however often it comes) and an API key's lookup
+    (a read, the first statement of every API request)."""
     database: Any = connection  # its health-check attributes are not in django-stubs
     if database.connection is None or not database.health_check_enabled or database.health_check_done:
         return call()

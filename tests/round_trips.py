@@ -44,3 +44,12 @@ class RoundTrips:
     def statements(self) -> list[str]:
         """Our query strings (Django also logs its BEGIN and COMMIT, which psycopg may not send)."""
         return [q["sql"] for q in self._queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+
+
+def terminate_backend() -> None:
+    """Kills this connection's PostgreSQL backend from another connection, as a database restart
+    or a dropped proxy would: the next statement on it fails."""
+    settings = connection.settings_dict
+    dsn = f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} dbname={settings['NAME']}"
+    with psycopg.connect(dsn, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 
 from kraiter.models import ApiKey, Organisation, StaffMembership
 from kraiter.services import api_key_authenticate
+from kraiter.statements import checked_by_first_statement
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         scheme, _, raw_key = header.partition(" ")
         if scheme.lower() != "bearer" or not raw_key.strip():
             raise AuthenticationFailed("The Authorization header must be 'Bearer <API key>'.")
-        api_key = api_key_authenticate(raw_key=raw_key.strip())
+        # The request's first statement, so it checks the connection in place of Django's health
+        # check round trip (kraiter.statements): a read, safe to run again on a new connection.
+        api_key = checked_by_first_statement(lambda: api_key_authenticate(raw_key=raw_key.strip()))
         if api_key is None:
             raise AuthenticationFailed("The API key is invalid or has been revoked.")
         return Principal(organisation=api_key.organisation, api_key=api_key), api_key

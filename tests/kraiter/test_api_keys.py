@@ -134,3 +134,25 @@ def test_a_staff_user_without_an_organisation_is_not_authenticated(db):
     client = APIClient()
     client.force_login(user)
     assert client.post("/api/keys", {"name": "x"}, format="json").status_code == 401
+
+
+@pytest.mark.postgres  # a real backend, terminated
+@pytest.mark.django_db(transaction=True)
+def test_the_key_lookup_checks_the_connection_and_a_dead_one_is_replaced(api):
+    """An API request's first statement is its key's lookup: it stands in for Django's health
+    check of the reused connection (no `SELECT 1` round trip before it), and when the
+    connection died in between (a database restart), the lookup runs again on a new one."""
+    from unittest import mock
+
+    from django.db import connection
+
+    from tests.round_trips import terminate_backend
+
+    assert api.get("/api/templates").status_code == 200
+    connection.health_check_done = False  # what a new request does (close_old_connections)
+    with mock.patch.object(connection, "is_usable", wraps=connection.is_usable) as health_check:
+        assert api.get("/api/templates").status_code == 200
+    assert health_check.call_count == 0
+    terminate_backend()
+    connection.health_check_done = False
+    assert api.get("/api/templates").status_code == 200

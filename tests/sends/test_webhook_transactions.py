@@ -11,7 +11,7 @@ from django.db import connection
 from contacts.models import Event
 from sends.engagement import pipeline
 from sends.models import SesNotification
-from tests.round_trips import RoundTrips
+from tests.round_trips import RoundTrips, terminate_backend
 from tests.sends.test_webhook import post, ses_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -50,8 +50,7 @@ def test_a_notification_is_two_round_trips_begin_commit_and_the_check_riding_alo
 
 def test_a_dead_connection_is_replaced_and_the_notification_applied_once(client, sns, sent):
     post(client, sns.notification(ses_event(sent, "Delivery", 0.5)))
-    with psycopg.connect(connection.settings_dict["NAME"] and _dsn(), autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    terminate_backend()
     _a_new_request()
     assert post(client, sns.notification(ses_event(sent, "Open", 1))).status_code == 200
     sent.refresh_from_db()
@@ -84,8 +83,3 @@ def test_a_failing_write_rolls_back_everything_and_the_retry_applies_it(client, 
     sent.refresh_from_db()
     assert sent.opened_at is not None
     assert Event.objects.filter(send_id=sent.id, name="email.opened").count() == 1
-
-
-def _dsn() -> str:
-    settings = connection.settings_dict
-    return f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} dbname={settings['NAME']}"
