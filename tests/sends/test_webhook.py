@@ -401,8 +401,10 @@ def _statements(queries):
 def test_one_notification_is_four_round_trips_and_one_commit(client, sns, sent, query_count):
     """The webhook's hot path (issue 13): the notification stored already processed in the
     round trip that reads and locks the send with whether its contact exists, then every write
-    in one batch: the send, the rollups' lock and upsert, the event. (The fifth round trip of a
-    request, Django's connection health check, is not a query of ours and is not captured.)"""
+    in one batch: the send, the rollups' lock and upsert, the event. Inside the test's
+    transaction the block shows as a savepoint; outside any (as in production) BEGIN and COMMIT
+    ride on the two batches and no health check precedes them: two round trips in all
+    (tests/sends/test_webhook_transactions.py)."""
     from contacts.models import Event
     from sends.models import MetricRollup
 
