@@ -63,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="300,500")
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4, help="sync workers (the README's 2 x cores)")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
     from tests.sends import ses_examples
