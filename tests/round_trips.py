@@ -53,3 +53,9 @@ def terminate_backend() -> None:
     dsn = f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} dbname={settings['NAME']}"
     with psycopg.connect(dsn, autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+
+def a_new_request() -> None:
+    """What Django does when a request starts (close_old_connections): the next query checks the
+    reused connection first. The test client does not send that signal."""
+    connection.health_check_done = False

@@ -146,13 +146,13 @@ def test_the_key_lookup_checks_the_connection_and_a_dead_one_is_replaced(api):
 
     from django.db import connection
 
-    from tests.round_trips import terminate_backend
+    from tests.round_trips import a_new_request, terminate_backend
 
     assert api.get("/api/templates").status_code == 200
-    connection.health_check_done = False  # what a new request does (close_old_connections)
+    a_new_request()
     with mock.patch.object(connection, "is_usable", wraps=connection.is_usable) as health_check:
         assert api.get("/api/templates").status_code == 200
     assert health_check.call_count == 0
     terminate_backend()
-    connection.health_check_done = False
+    a_new_request()
     assert api.get("/api/templates").status_code == 200

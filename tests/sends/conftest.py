@@ -4,6 +4,7 @@ import email
 import email.policy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
@@ -96,3 +97,16 @@ def sns(settings: Any) -> Iterator[Any]:
         fake.http = http
         yield fake
     sends.engagement.sns._certificates.clear()
+
+
+@pytest.fixture
+def sent(organisation: Any) -> Any:
+    """A send SES accepted, to rita@example.com: what the webhook's notifications are about
+    (tests/sends/test_webhook.py and test_webhook_transactions.py)."""
+    from tests.factories import ContactFactory, SendFactory
+
+    contact = ContactFactory(organisation=organisation, email="rita@example.com")
+    return SendFactory(
+        organisation=organisation, contact=contact, status="sent", ses_message_id="0100018f-ses-1",
+        sent_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+    )  # fmt: skip

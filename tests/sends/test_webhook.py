@@ -26,15 +26,6 @@ def at(minutes: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-@pytest.fixture
-def sent(organisation):
-    contact = ContactFactory(organisation=organisation, email="rita@example.com")
-    return SendFactory(
-        organisation=organisation, contact=contact, status="sent", ses_message_id="0100018f-ses-1",
-        sent_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
-    )  # fmt: skip
-
-
 def ses_event(send, kind, minutes=1.0, *, by_tag=True, **extra):
     return ses_examples.event(
         kind, message_id=send.ses_message_id, send_id=send.id if by_tag else None, recipient=send.email,

@@ -11,28 +11,15 @@ from django.db import connection
 from contacts.models import Event
 from sends.engagement import pipeline
 from sends.models import SesNotification
-from tests.round_trips import RoundTrips, terminate_backend
+from tests.round_trips import RoundTrips, a_new_request, terminate_backend
 from tests.sends.test_webhook import post, ses_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def sent(transactional_db, organisation):
-    from tests.sends.test_webhook import sent as make_sent
-
-    return make_sent.__wrapped__(organisation)
-
-
-def _a_new_request() -> None:
-    """What Django does when a request starts (close_old_connections): the next query checks the
-    reused connection first (the test client does not send that signal)."""
-    connection.health_check_done = False
-
-
 def test_a_notification_is_two_round_trips_begin_commit_and_the_check_riding_along(client, sns, sent):
     post(client, sns.notification(ses_event(sent, "Delivery", 0.5)))  # the certificate is fetched and cached
-    _a_new_request()
+    a_new_request()
     with RoundTrips() as trips:
         assert post(client, sns.notification(ses_event(sent, "Open", 1))).status_code == 200
     assert trips.health_checks == 0 and trips.alone == [], (trips.health_checks, trips.alone)
@@ -51,7 +38,7 @@ def test_a_notification_is_two_round_trips_begin_commit_and_the_check_riding_alo
 def test_a_dead_connection_is_replaced_and_the_notification_applied_once(client, sns, sent):
     post(client, sns.notification(ses_event(sent, "Delivery", 0.5)))
     terminate_backend()
-    _a_new_request()
+    a_new_request()
     assert post(client, sns.notification(ses_event(sent, "Open", 1))).status_code == 200
     sent.refresh_from_db()
     assert sent.opened_at is not None
@@ -70,7 +57,7 @@ def test_a_failing_write_rolls_back_everything_and_the_retry_applies_it(client, 
         real(send, fact, writes)
         writes.add("SELECT 1 / 0")
 
-    _a_new_request()
+    a_new_request()
     with mock.patch.object(pipeline, "_record_event", failing), pytest.raises(Exception, match="division by zero"):
         post(client, notification)
     sent.refresh_from_db()
@@ -78,7 +65,7 @@ def test_a_failing_write_rolls_back_everything_and_the_retry_applies_it(client, 
     kept = SesNotification.objects.get(message_id=notification["MessageId"])
     assert kept.processed_at is None and "division by zero" in kept.error
     assert connection.get_autocommit() and connection.connection.autocommit
-    _a_new_request()
+    a_new_request()
     assert post(client, notification).status_code == 200  # SNS retries
     sent.refresh_from_db()
     assert sent.opened_at is not None
