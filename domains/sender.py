@@ -58,10 +58,25 @@ class SenderBook:
 
     _settings: dict[str, SenderSettings | None] = field(default_factory=dict)
     _domains: dict[tuple[str, str], Domain | None] = field(default_factory=dict)
+    _resolved: dict[tuple[str, tuple[SenderChoice, ...]], Sender | str] = field(default_factory=dict)
 
     def resolve(self, *, organisation: Organisation, layers: Sequence[SenderChoice] = ()) -> Sender:
         """The sender of an email of `organisation`, `layers` first (the send's, the template's).
-        Forbidden when the From address is not on a domain this organisation may send from."""
+        Forbidden when the From address is not on a domain this organisation may send from.
+        Remembered: a batch's sends of one template resolve once."""
+        key = (organisation.pk, tuple(layers))
+        found = self._resolved.get(key)
+        if found is None:
+            try:
+                found = self._resolve(organisation, layers)
+            except Forbidden as exc:
+                found = exc.message
+            self._resolved[key] = found
+        if isinstance(found, str):
+            raise Forbidden(found)
+        return found
+
+    def _resolve(self, organisation: Organisation, layers: Sequence[SenderChoice]) -> Sender:
         own = self.settings_of(organisation)
         if own is not None:
             layers = [*layers, SenderChoice(own.from_name, own.from_email, own.reply_to)]

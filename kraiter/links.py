@@ -4,11 +4,39 @@ Tokens are Django signatures (HMAC with SECRET_KEY, a salt per kind): a token pr
 and a tampered one is refused. They carry ids and URLs only, nothing secret.
 """
 
+import hashlib
+import hmac
+from typing import Any
+
 from django.conf import settings
 from django.core import signing
+from django.utils.encoding import force_bytes
 
-_UNSUBSCRIBE = signing.Signer(salt="kraiter.unsubscribe")
-_OPEN = signing.Signer(salt="kraiter.open")
+
+class _KeyOnce:
+    """Django's signature, the same bytes, with the salted key derived once per salt and key
+    (Django hashes salt and SECRET_KEY again for every signature: three per email sent)."""
+
+    _keys: dict[tuple[str, str], bytes] = {}
+
+    def signature(self, value: Any, key: Any = None) -> str:
+        salt, key = self.salt + "signer", key or self.key  # type: ignore[attr-defined]
+        derived = self._keys.get((salt, key))
+        if derived is None:
+            derived = self._keys[(salt, key)] = hashlib.sha256(force_bytes(salt) + force_bytes(key)).digest()
+        return signing.b64_encode(hmac.digest(derived, force_bytes(value), "sha256")).decode()
+
+
+class _Signer(_KeyOnce, signing.Signer):
+    pass
+
+
+class _TimestampSigner(_KeyOnce, signing.TimestampSigner):
+    pass
+
+
+_UNSUBSCRIBE = _Signer(salt="kraiter.unsubscribe")
+_OPEN = _Signer(salt="kraiter.open")
 _CLICK_SALT = "kraiter.click"
 
 
@@ -36,7 +64,7 @@ def read_open_token(token: str) -> str | None:
 
 
 def click_url(send_id: str, destination: str) -> str:
-    token = signing.dumps([send_id, destination], salt=_CLICK_SALT, compress=True)
+    token = _TimestampSigner(salt=_CLICK_SALT).sign_object([send_id, destination], compress=True)  # signing.dumps
     return f"{settings.PUBLIC_BASE_URL}/t/c/{token}"
 
 

@@ -23,10 +23,10 @@ The transaction's own round trips ride along where they can (same cursors only):
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Model
 
-from kraiter.rows import insert_many_sql, insert_sql
+from kraiter.rows import copy_rows, insert_many_sql, insert_sql
 
 Statement = tuple[str, list[Any]]
 
@@ -168,16 +168,23 @@ def _takes_several(cursor: Any) -> bool:
 
 
 def save_new(*groups: list[Any], commit: bool = False) -> None:
-    """bulk_create for the hot paths: each group (new instances of one model) written in order,
-    all of them in one statement on PostgreSQL (kraiter.rows.insert_many_sql), with bulk_create
-    elsewhere. `commit` as for `Statements.run`: the outermost block's last statement."""
+    """bulk_create for the hot paths: each group (new instances of one model) written in order.
+    On PostgreSQL, single rows go as one statement (kraiter.rows.insert_many_sql; `commit` as for
+    `Statements.run`: the outermost block's last statement), and when any group has more, each
+    group is one COPY (kraiter.rows.copy_rows), all in one transaction; bulk_create elsewhere."""
     if connection.vendor != "postgresql":
         for group in groups:
             if group:
                 type(group[0]).objects.bulk_create(group)
         return
-    statement = insert_many_sql(list(groups), connection)  # (no chunks: an unnest INSERT has one
-    if statement is not None:  # parameter per column, however many rows)
+    if any(len(group) > 1 for group in groups):
+        with transaction.atomic(savepoint=False):  # the caller's transaction, or one of its own
+            for group in groups:
+                if group:
+                    copy_rows(group, connection)
+        return
+    statement = insert_many_sql(list(groups), connection)
+    if statement is not None:
         writes = Statements()
         writes.add(*statement)
         writes.run(commit=commit)

@@ -6,6 +6,7 @@ the 16 bytes as a UUID (PostgreSQL `uuid`, sorted bytewise, which is ULID order)
 only ever sees the prefixed string.
 """
 
+import functools
 import re
 import uuid
 from datetime import datetime
@@ -80,6 +81,9 @@ def get_by_id(queryset: Any, object_id: str, prefix: str) -> Any:
     return found
 
 
+# Remembered: the hot paths convert the same ids again and again (a dispatcher batch names its
+# organisation, sequence and template on every row; a send's contact and enrolment twice).
+@functools.lru_cache(maxsize=16384)
 def id_to_uuid(value: str, prefix: str) -> uuid.UUID:
     if not is_valid_id(value, prefix):
         raise ValueError(f"'{value}' is not a valid {ID_PREFIXES.get(prefix, prefix)} id ({prefix}_ + 26 characters).")
@@ -92,6 +96,7 @@ _PAIRS = [first + second for first in _CROCKFORD for second in _CROCKFORD]
 _SHIFTS = tuple(range(120, -1, -10))
 
 
+@functools.lru_cache(maxsize=16384)  # as id_to_uuid: a batch's rows name the same organisation
 def uuid_to_id(value: uuid.UUID, prefix: str) -> str:
     """The prefixed ULID of a stored UUID: its 128 bits (with two zero bits on top, 130) as 26
     characters, 10 bits at a time. What str(ULID.from_uuid(value)) gives, about three times
@@ -173,3 +178,25 @@ class _IdFactory:
 
     def __hash__(self) -> int:
         return hash(self.prefix)
+
+
+@PrefixedIdField.register_lookup
+class AnyOf(models.Lookup):
+    """`pk__any=ids`: the rows with any of these ids. On PostgreSQL `= ANY(%s::uuid[])` with the
+    ids as one array literal, where `pk__in` writes a placeholder per id that psycopg parses, and
+    Django prepares, one by one (a tenth of a dispatcher batch of 1,000 rows); `IN` elsewhere."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        params = list(lhs_params)
+        field = self.lhs.output_field
+        values = [field.get_prep_value(value) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s::uuid[])", [*params, "{" + ",".join(map(str, values)) + "}"]
+        if not values:
+            return "1 = 0", params
+        placeholders = ", ".join(["%s"] * len(values))
+        return f"{lhs} IN ({placeholders})", [*params, *(field.get_db_prep_value(v, connection, True) for v in values)]

@@ -195,3 +195,14 @@ def test_the_operator_default_is_judged_when_a_send_is_made_not_again_at_deliver
     settings.ALLOW_DEFAULT_SENDER = False
     assert deliver_send(queued["id"]).outcome == "sent"
     assert ses.messages()[0]["From"] == "Acme <no-reply@example.com>"
+
+
+def test_a_batch_refuses_a_forbidden_sender_on_every_send_and_looks_it_up_once(api, django_assert_num_queries):
+    """SenderBook remembers a resolution (the dispatcher's batch resolves each template once)."""
+    from domains.sender import SenderBook, SenderChoice
+
+    book, layers = SenderBook(), [SenderChoice(email="news@unverified.example")]
+    with django_assert_num_queries(2):  # the organisation's sender settings, the domain
+        for _ in range(3):
+            with pytest.raises(Forbidden, match="not on a domain of this organisation"):
+                book.resolve(organisation=api.organisation, layers=layers)

@@ -1,5 +1,6 @@
 """The dispatcher and /api/scheduled (docs/api.md; seed 002 in docs/seeds/): sequences run end to end with time moved forward."""
 
+import gc
 from datetime import datetime, timedelta
 from unittest import mock
 
@@ -263,6 +264,25 @@ def test_a_dispatcher_that_dies_mid_batch_leaves_nothing_half_done(api, onboardi
     assert set(Enrolment.objects.values_list("current_step", flat=True)) == {1}
     assert timeline.run() == 3
     assert Send.objects.count() == 3 and ScheduledSend.objects.count() == 3
+
+
+def test_the_cycle_collector_waits_for_a_batch_and_runs_again_after_it(api, onboarding, timeline):
+    """The dispatcher pauses Python's cycle collector for a batch (it scanned the batch's objects
+    again and again): on again after the batch, and after a batch that failed."""
+    from scheduling import dispatcher
+
+    enrol(api, "gc@example.com")
+    during, real = [], dispatcher._dispatch_row
+    with mock.patch("scheduling.dispatcher._dispatch_row", lambda *a: during.append(gc.isenabled()) or real(*a)):
+        assert timeline.run() == 1
+    assert during == [False] and gc.isenabled()
+    enrol(api, "gc2@example.com")
+    with (
+        mock.patch("scheduling.dispatcher._dispatch_row", side_effect=RuntimeError("boom")),
+        pytest.raises(RuntimeError),
+    ):
+        timeline.run()
+    assert gc.isenabled()
 
 
 def test_the_database_refuses_a_second_send_for_a_scheduled_send(api, onboarding, timeline):

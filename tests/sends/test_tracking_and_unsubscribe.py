@@ -1,5 +1,6 @@
 """Our open pixel, click redirect and one-click unsubscribe (docs/api.md 9)."""
 
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -165,3 +166,27 @@ def test_a_send_to_a_remembered_address_is_refused(client, api, organisation):
     client.post(path_of(unsubscribe_url(send.id)))
     response = api.post("/api/send", {"to": "lee@example.com", "templateId": "news"})
     assert response.status_code == 422 and "unsubscribed" in response.json()["error"]["message"]
+
+
+def test_tracking_tokens_are_djangos_signatures_byte_for_byte(settings):
+    """kraiter.links derives each salt's key once: the tokens are still django.core.signing's,
+    so links already in inboxes keep working, and a rotated key still reads."""
+    from django.core import signing
+
+    from kraiter.links import read_click_token, read_open_token, read_unsubscribe_token
+
+    send_id = "snd_01KBS0000000000000000000A0"
+    assert (
+        path_of(unsubscribe_url(send_id)) == f"/unsubscribe/{signing.Signer(salt='kraiter.unsubscribe').sign(send_id)}"
+    )
+    assert path_of(open_pixel_url(send_id)) == f"/t/o/{signing.Signer(salt='kraiter.open').sign(send_id)}.gif"
+    ours = path_of(click_url(send_id, "https://example.com/a?b=1")).rsplit("/", 1)[1]
+    assert signing.loads(ours, salt="kraiter.click") == [send_id, "https://example.com/a?b=1"]
+    theirs = signing.dumps([send_id, "https://example.com/x"], salt="kraiter.click", compress=True)
+    assert read_click_token(theirs) == (send_id, "https://example.com/x")
+    assert read_click_token(theirs[:-1] + ("A" if theirs[-1] != "A" else "B")) is None
+    old_key = signing.Signer(key="the-key-before-rotation", salt="kraiter.unsubscribe").sign(send_id)
+    assert read_unsubscribe_token(old_key) is None
+    with mock.patch("kraiter.links._UNSUBSCRIBE.fallback_keys", ["the-key-before-rotation"]):
+        assert read_unsubscribe_token(old_key) == send_id
+    assert read_open_token(signing.Signer(salt="kraiter.open").sign(send_id)) == send_id
