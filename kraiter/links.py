@@ -38,6 +38,9 @@ class _TimestampSigner(_KeyOnce, signing.TimestampSigner):
 _UNSUBSCRIBE = _Signer(salt="kraiter.unsubscribe")
 _OPEN = _Signer(salt="kraiter.open")
 _CLICK_SALT = "kraiter.click"
+_CLICK = _TimestampSigner(salt=_CLICK_SALT)  # what signing.dumps(..., salt=_CLICK_SALT) builds each time
+# zlib's deflate state costs more than signing; a short URL's token would hardly shrink
+_COMPRESS_FROM = 120
 
 
 def unsubscribe_url(send_id: str) -> str:
@@ -64,7 +67,7 @@ def read_open_token(token: str) -> str | None:
 
 
 def click_url(send_id: str, destination: str) -> str:
-    token = _TimestampSigner(salt=_CLICK_SALT).sign_object([send_id, destination], compress=True)  # signing.dumps
+    token = _CLICK.sign_object([send_id, destination], compress=len(destination) >= _COMPRESS_FROM)
     return f"{settings.PUBLIC_BASE_URL}/t/c/{token}"
 
 

@@ -190,3 +190,6 @@ def test_tracking_tokens_are_djangos_signatures_byte_for_byte(settings):
     with mock.patch("kraiter.links._UNSUBSCRIBE.fallback_keys", ["the-key-before-rotation"]):
         assert read_unsubscribe_token(old_key) == send_id
     assert read_open_token(signing.Signer(salt="kraiter.open").sign(send_id)) == send_id
+    long = "https://example.com/" + "path/" * 60  # a long URL's token is compressed, as Django's would be
+    token = path_of(click_url(send_id, long)).rsplit("/", 1)[1]
+    assert token.startswith(".") and len(token) < len(long) and read_click_token(token) == (send_id, long)
