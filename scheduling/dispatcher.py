@@ -61,12 +61,16 @@ class _Batch:
     ended: dict[tuple[str, str, int], list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-def dispatch_due_scheduled_sends(*, now: datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+def dispatch_due_scheduled_sends(
+    *, now: datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE, probe: bool = True
+) -> int:
     """Runs one batch; returns how many rows it claimed (0: nothing was due). When idle, it costs
-    one indexed query and no transaction."""
+    one indexed query and no transaction. `probe=False` skips that first query (the claim
+    answers it): right after a full batch, when more is likely due and the probe would read
+    past the index entries of the rows just deleted (12 ms a batch of 1,000)."""
     now = now or timezone.now()
     due = ScheduledSend.objects.filter(held=False, scheduled_for__lte=now)
-    if not due.exists():
+    if probe and not due.exists():
         return 0
     with _collector_paused():  # until the batch's objects are gone
         return _dispatch_batch(due, now, batch_size)
@@ -107,8 +111,8 @@ def dispatch_until_idle(
 ) -> int:
     """Batches until nothing is due (or `max_batches`); returns the rows claimed."""
     total = 0
-    for _ in range(max_batches):
-        claimed = dispatch_due_scheduled_sends(now=now, batch_size=batch_size)
+    for number in range(max_batches):
+        claimed = dispatch_due_scheduled_sends(now=now, batch_size=batch_size, probe=number == 0)
         total += claimed
         if claimed < batch_size:
             break

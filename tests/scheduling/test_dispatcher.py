@@ -326,6 +326,21 @@ def test_a_batch_costs_the_same_number_of_queries_whatever_its_size(api, templat
     assert counts[0] == counts[1], counts
 
 
+def test_after_a_full_batch_the_next_one_claims_without_probing_first(api, templates, query_count):
+    """The probe keeps an idle tick to one query; after a full batch the next claim answers it."""
+    api.put("/api/sequences/one", {"name": "One", "definition": "steps: [{send: welcome-email}]"})
+    api.post("/api/sequences/one/activate")
+    for n in range(5):
+        enrol(api, f"p{n}@example.com", sequence="one")
+    with query_count() as queries:
+        assert dispatch_until_idle(batch_size=2) == 5  # batches of 2, 2 and 1
+    probes = [sql for sql in statements(queries) if 'AS "a" FROM "scheduling_scheduledsend"' in sql]
+    assert len(probes) == 1 and Send.objects.count() == 5
+    with query_count() as queries:
+        assert dispatch_until_idle(batch_size=2) == 0
+    assert len(statements(queries)) == 1  # idle: the probe alone
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatchers_at_once_send_every_row_exactly_once(organisation, templates):
