@@ -182,21 +182,20 @@ class _IdFactory:
 
 @PrefixedIdField.register_lookup
 class AnyOf(models.Lookup):
-    """`pk__any=ids`: the rows with any of these ids. On PostgreSQL `= ANY(%s::uuid[])` with the
-    ids as one array literal, where `pk__in` writes a placeholder per id that psycopg parses, and
-    Django prepares, one by one (a tenth of a dispatcher batch of 1,000 rows); `IN` elsewhere."""
+    """`pk__any=ids` (or `AnyOf(F(column), values)` as an expression: kraiter.api.pagination's
+    `of_organisation`): `column = ANY(%s)` with the values as one array parameter, where `pk__in`
+    writes a placeholder per id that psycopg parses, and Django prepares, one by one (a tenth of
+    a dispatcher batch of 1,000 rows); `IN` elsewhere than PostgreSQL."""
 
     lookup_name = "any"
     prepare_rhs = False
 
     def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        params = list(lhs_params)
         field = self.lhs.output_field
-        values = [field.get_prep_value(value) for value in self.rhs]
+        values = [field.get_db_prep_value(item, connection, prepared=False) for item in self.rhs]
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::uuid[])", [*params, "{" + ",".join(map(str, values)) + "}"]
+            return f"{lhs} = ANY(%s)", (*lhs_params, values)
         if not values:
-            return "1 = 0", params
-        placeholders = ", ".join(["%s"] * len(values))
-        return f"{lhs} IN ({placeholders})", [*params, *(field.get_db_prep_value(v, connection, True) for v in values)]
+            return "1 = 0", tuple(lhs_params)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)

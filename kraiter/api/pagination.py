@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from django.db.models import F, Lookup, Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 
 from kraiter.api.fields import parse_timestamp
-from kraiter.api.ids import is_valid_id
+from kraiter.api.ids import AnyOf, is_valid_id
 from kraiter.errors import InvalidInput
 from kraiter.untrusted import UntrustedInput, loads
 
@@ -126,21 +126,6 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-class _AnyOf(Lookup):  # type: ignore[type-arg]
-    """`column = ANY(%s)`, the values as one array parameter (elsewhere than PostgreSQL: IN)."""
-
-    lookup_name = "any_of"  # used as an expression, never registered on a field
-    prepare_rhs = False
-
-    def as_sql(self, compiler: Any, connection: Any) -> Any:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        field = self.lhs.output_field
-        values = [field.get_db_prep_value(item, connection, prepared=False) for item in self.rhs]
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", (*lhs_params, values)
-        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
-
-
 def of_organisation(queryset: QuerySet[M], organisation: Any, *, as_range: bool = False) -> QuerySet[M]:
     """One organisation's rows, for a list, written so that PostgreSQL reads the list's own
     (organisation, <filter>, ...) index whatever the filters and the depth:
@@ -161,7 +146,7 @@ def of_organisation(queryset: QuerySet[M], organisation: Any, *, as_range: bool 
     makes PostgreSQL give up that index's order."""
     if as_range:
         return queryset.filter(organisation_id__gte=organisation.pk, organisation_id__lte=organisation.pk)
-    return queryset.filter(_AnyOf(F("organisation_id"), [organisation.pk]))
+    return queryset.filter(AnyOf(F("organisation_id"), [organisation.pk]))
 
 
 def paginate(
