@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -76,7 +77,7 @@ def dispatch_due_scheduled_sends(
         return _dispatch_batch(due, now, batch_size)
 
 
-def _dispatch_batch(due: Any, now: datetime, batch_size: int) -> int:
+def _dispatch_batch(due: QuerySet[ScheduledSend], now: datetime, batch_size: int) -> int:
     with transaction.atomic():
         claim = due.order_by("scheduled_for", "id").select_for_update(skip_locked=True)
         rows = [_Due(*values) for values in claim.values_list(*_Due._fields)[:batch_size]]
